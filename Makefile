@@ -1,0 +1,37 @@
+# Two set-up commands for a newcomer: `make run` and `make test`. Each creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= pipelines/default.yaml
+
+.PHONY: run test lint bench proto clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed
+	$(BIN)/tokenstream run --config $(CONFIG)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check processor tests bench
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.throughput
+
+# Generated code is committed; tests/model/test_proto_fresh.py fails when it no longer matches the .proto.
+proto: $(VENV)/.installed-dev
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=processor/model/gen --pyi_out=processor/model/gen \
+		proto/tokenstream/v1/stream.proto
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

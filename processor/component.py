@@ -1,0 +1,97 @@
+"""The interfaces every component implements.
+
+The service calls `start` and `shutdown` from the event loop, one component at a time:
+exporters first and receivers last on start, the reverse on shutdown. `shutdown` may be called
+without `start` (when another component failed to start) and must then do nothing harmful.
+
+`consume` is called by the upstream component, concurrently from many receiver requests. It may
+await (that is how backpressure travels up to the receiver) and raises `RetryableError` or
+`PermanentError` (processor.errors) when it cannot take the batch. Returning means the data is
+now this consumer's responsibility.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from processor.config.models import ComponentConfig
+from processor.config.types import ComponentID
+from processor.model.batch import Batch, Signal
+
+if TYPE_CHECKING:
+    from processor.service.host import Host
+    from processor.service.telemetry import SelfTelemetry
+
+
+@runtime_checkable
+class Component(Protocol):
+    async def start(self, host: Host) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
+@runtime_checkable
+class Consumer(Protocol):
+    #: True when `consume` changes the batch it is given; fan-out then hands it a copy.
+    mutates_data: bool
+
+    async def consume(self, batch: Batch) -> None: ...
+
+
+class ComponentBase:
+    """Default no-op lifecycle, for components with nothing to start or stop."""
+
+    mutates_data = False
+
+    async def start(self, host: Host) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+class Kind(StrEnum):
+    RECEIVER = "receiver"
+    PROCESSOR = "processor"
+    EXPORTER = "exporter"
+    EXTENSION = "extension"
+
+    @property
+    def section(self) -> str:
+        """The config section that holds this kind: `receivers`, `processors`, ..."""
+        return f"{self.value}s"
+
+
+@dataclass(slots=True)
+class CreateSettings:
+    """What a factory gets besides its config, one per created instance."""
+
+    id: ComponentID
+    kind: Kind
+    logger: logging.Logger
+    telemetry: SelfTelemetry
+    #: Signals this instance serves (the pipelines it was created for).
+    signals: frozenset[Signal] = field(default_factory=frozenset)
+    #: State shared by every instance created for the same component id, e.g. a processor used in both the
+    #: traces and the logs pipeline joining both. Use `shared.setdefault(key, value)`.
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Factory:
+    """How the service creates one type of component from its config.
+
+    `create(settings, config, next_consumer)`: receivers and processors get the consumer they feed
+    (a receiver's is a router that dispatches by signal); exporters and extensions get None.
+    """
+
+    type: str
+    kind: Kind
+    config_model: type[ComponentConfig]
+    create: Callable[[CreateSettings, Any, Consumer | None], Component]
+    signals: frozenset[Signal] = frozenset(Signal)
+    description: str = ""

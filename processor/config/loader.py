@@ -1,0 +1,99 @@
+"""Reading pipeline YAML: several files deep-merged, `${env:...}` expanded, `--set` overrides applied."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_WHOLE_REF = re.compile(r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$")
+
+
+class LoadError(Exception):
+    """A config file could not be read or parsed; the message says which and where."""
+
+
+def load(paths: Iterable[str | Path], overrides: Iterable[str] = (), env: Mapping[str, str] | None = None) -> dict:
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged = deep_merge(merged, _read(Path(path)))
+    for override in overrides:
+        _apply_set(merged, override)
+    return expand_env(merged, env)
+
+
+def _read(path: Path) -> dict:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read config ({exc.strerror})") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise LoadError(f"{path}: not valid YAML{at}: {problem}") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise LoadError(f"{path}: the top level must be a mapping (receivers:, processors:, ...), not a "
+                        f"{type(document).__name__}")
+    return document
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Maps merge key by key; anything else in `override` replaces what `base` had."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _apply_set(document: dict, override: str) -> None:
+    path, sep, raw = override.partition("=")
+    if not sep or not path:
+        raise LoadError(f'--set "{override}": expected key.path=value, e.g. processors.cadence.stall_gap=3s')
+    keys = path.split(".")
+    node = document
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    try:
+        node[keys[-1]] = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as exc:
+        raise LoadError(f'--set "{override}": the value is not valid YAML') from exc
+
+
+def expand_env(value: Any, env: Mapping[str, str]) -> Any:
+    """Expand `${env:NAME}` and `${env:NAME:-default}` in every string.
+
+    A string that is one reference and nothing else is re-read as a YAML scalar, as the Collector
+    does, so `port: ${env:PORT}` becomes a number. An unset variable without a default is empty.
+    """
+    if isinstance(value, dict):
+        return {key: expand_env(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_env(item, env) for item in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    expanded = _ENV_REF.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+    if _WHOLE_REF.match(value) and expanded != "":
+        try:
+            scalar = yaml.safe_load(expanded)
+        except yaml.YAMLError:
+            return expanded
+        return scalar if isinstance(scalar, str | int | float | bool) else expanded
+    return expanded

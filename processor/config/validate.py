@@ -1,0 +1,255 @@
+"""Two-pass validation. Every problem is collected and reported at once, each with its path.
+
+Pass 1 checks each component's own fields against its typed model. Pass 2 checks what ties them
+together: references, signals, ports, pipelines with no way in or out, and unused components.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from processor.component import Kind
+from processor.config.models import ComponentConfig, PipelineConfig, RawConfig, ServiceConfig
+from processor.config.types import ComponentID, split_endpoint
+from processor.model.batch import Signal
+from processor.service import registry
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: str  # `traces` or `traces/name`
+    signal: Signal
+    receivers: tuple[ComponentID, ...]
+    processors: tuple[ComponentID, ...]
+    exporters: tuple[ComponentID, ...]
+
+
+@dataclass
+class Config:
+    components: dict[Kind, dict[ComponentID, ComponentConfig]]
+    service: ServiceConfig
+    pipelines: list[Pipeline]
+    warnings: list[str] = field(default_factory=list)
+
+
+class Problems(Exception):
+    def __init__(self, errors: list[str], warnings: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+        self.warnings = warnings
+
+
+def validate(document: dict[str, Any]) -> Config:
+    """Return the typed config, or raise `Problems` listing every error."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    try:
+        raw = RawConfig.model_validate(document)
+    except ValidationError as exc:
+        errors.extend(format_errors(exc, "", RawConfig))
+        raw = RawConfig.model_validate({k: v for k, v in document.items() if k in RawConfig.model_fields
+                                        and isinstance(v, dict)})
+    components = _check_components(raw, errors)
+    service = _check_service(raw.service, errors)
+    pipelines = _check_pipelines(service, components, errors, warnings) if service else []
+    if service:
+        _check_ports(service, components, pipelines, errors)
+    if errors:
+        raise Problems(errors, warnings)
+    return Config(components, service, pipelines, warnings)
+
+
+def _check_components(raw: RawConfig, errors: list[str]) -> dict[Kind, dict[ComponentID, ComponentConfig]]:
+    result: dict[Kind, dict[ComponentID, ComponentConfig]] = {kind: {} for kind in Kind}
+    for kind in Kind:
+        known = registry.factories()[kind]
+        for key, body in getattr(raw, kind.section).items():
+            path = f"{kind.section}::{key}"
+            try:
+                cid = ComponentID.parse(key)
+            except ValueError as exc:
+                errors.append(f"{path}: {exc}")
+                continue
+            factory = known.get(cid.type)
+            if factory is None:
+                errors.append(f'{path}: unknown {kind.value} type "{cid.type}"{_did_you_mean(cid.type, known)}')
+                continue
+            if body is not None and not isinstance(body, dict):
+                errors.append(f"{path}: expected a mapping of settings, got {_describe(body)}")
+                continue
+            try:
+                result[kind][cid] = factory.config_model.model_validate(body or {})
+            except ValidationError as exc:
+                errors.extend(format_errors(exc, path, factory.config_model))
+    return result
+
+
+def _check_service(body: dict[str, Any], errors: list[str]) -> ServiceConfig | None:
+    try:
+        return ServiceConfig.model_validate(body)
+    except ValidationError as exc:
+        errors.extend(format_errors(exc, "service", ServiceConfig))
+        return None
+
+
+def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[ComponentID, ComponentConfig]],
+                     errors: list[str], warnings: list[str]) -> list[Pipeline]:
+    if not service.pipelines:
+        errors.append("service::pipelines: no pipeline is configured; add one, e.g. traces: "
+                      "{receivers: [otlp], exporters: [debug]}")
+    used: set[tuple[Kind, ComponentID]] = set()
+    pipelines = []
+    for key, body in service.pipelines.items():
+        path = f"service::pipelines::{key}"
+        signal_name, _, _ = key.partition("/")
+        try:
+            signal = Signal(signal_name)
+        except ValueError:
+            errors.append(f'{path}: "{signal_name}" is not a signal; a pipeline id is traces, logs or metrics, '
+                          f"optionally /name")
+            continue
+        ids = {kind: _references(body, kind, signal, path, components, errors, used)
+               for kind in (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER)}
+        if not body.receivers:
+            errors.append(f"{path}: has no receivers; list at least one under receivers")
+        if not body.exporters:
+            errors.append(f"{path}: has no exporters; list at least one under exporters")
+        pipelines.append(Pipeline(key, signal, *(tuple(ids[k]) for k in (Kind.RECEIVER, Kind.PROCESSOR,
+                                                                          Kind.EXPORTER))))
+    for index, name in enumerate(service.extensions):
+        cid = _parse_ref(name, f"service::extensions::{index}", errors)
+        if cid and cid not in components[Kind.EXTENSION]:
+            errors.append(f'service::extensions: references extension "{name}" which is not configured')
+        elif cid:
+            used.add((Kind.EXTENSION, cid))
+    for kind, configured in components.items():
+        for cid in configured:
+            if (kind, cid) not in used:
+                warnings.append(f'{kind.section}::{cid}: {kind.value} "{cid}" is configured but not used by any '
+                                f"{'service::extensions' if kind is Kind.EXTENSION else 'pipeline'}")
+    return pipelines
+
+
+def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
+                components: dict[Kind, dict[ComponentID, ComponentConfig]], errors: list[str],
+                used: set[tuple[Kind, ComponentID]]) -> list[ComponentID]:
+    ids = []
+    for index, name in enumerate(getattr(body, kind.section)):
+        cid = _parse_ref(name, f"{path}::{kind.section}::{index}", errors)
+        if cid is None:
+            continue
+        if cid in ids:
+            errors.append(f'{path}: references {kind.value} "{name}" twice; list it once')
+            continue
+        if cid not in components[kind]:
+            factory = registry.get(kind, cid.type)
+            hint = "" if factory else _did_you_mean(cid.type, registry.factories()[kind])
+            errors.append(f'{path}: references {kind.value} "{name}" which is not configured{hint}')
+            continue
+        factory = registry.get(kind, cid.type)
+        if signal not in factory.signals:
+            errors.append(f'{path}: {kind.value} "{name}" does not support {signal.value}; it supports '
+                          f"{', '.join(sorted(s.value for s in factory.signals))}")
+        used.add((kind, cid))
+        ids.append(cid)
+    return ids
+
+
+def _check_ports(service: ServiceConfig, components: dict[Kind, dict[ComponentID, ComponentConfig]],
+                 pipelines: list[Pipeline], errors: list[str]) -> None:
+    started = {(Kind.EXTENSION, ComponentID.parse(n)) for n in service.extensions if _is_id(n)}
+    for pipeline in pipelines:
+        started.update((Kind.RECEIVER, c) for c in pipeline.receivers)
+        started.update((Kind.EXPORTER, c) for c in pipeline.exporters)
+    claims: dict[int, list[tuple[str, str]]] = {}
+    if service.telemetry.metrics.level != "none":
+        _claim(claims, "service::telemetry::metrics::address", service.telemetry.metrics.address)
+    for kind, cid in sorted(started, key=lambda kc: (kc[0].value, str(kc[1]))):
+        config = components[kind].get(cid)
+        for field_path, endpoint in (config.endpoints().items() if config else ()):
+            _claim(claims, f"{kind.section}::{cid}::{field_path}", endpoint)
+    for port, holders in claims.items():
+        for path, endpoint in holders[1:]:
+            errors.append(f"{path}: port {port} ({endpoint}) is already claimed by {holders[0][0]}; "
+                          f"give one of them another port")
+
+
+def _claim(claims: dict[int, list[tuple[str, str]]], path: str, endpoint: str) -> None:
+    port = split_endpoint(endpoint)[1]
+    if port != 0:
+        claims.setdefault(port, []).append((path, endpoint))
+
+
+def _parse_ref(name: str, path: str, errors: list[str]) -> ComponentID | None:
+    try:
+        return ComponentID.parse(name)
+    except ValueError as exc:
+        errors.append(f"{path}: {exc}")
+        return None
+
+
+def _is_id(name: str) -> bool:
+    try:
+        ComponentID.parse(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f'; did you mean "{close[0]}"?'
+    return f"; known types: {', '.join(sorted(choices))}" if choices else ""
+
+
+def _describe(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+
+
+def format_errors(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[str]:
+    """Pydantic's errors as `path::to::key: message` lines a user can act on."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        path = "::".join([prefix, *loc] if prefix else loc)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            parent = _model_at(model, error["loc"][:-1])
+            fields = list(parent.model_fields) if parent else []
+            hint = _did_you_mean(loc[-1], fields).replace("known types", "known keys")
+            lines.append(f'{path}: unknown key "{loc[-1]}"{hint}')
+        elif kind == "missing":
+            lines.append(f"{path}: is required")
+        elif kind in ("value_error", "assertion_error"):
+            lines.append(f"{path}: {str(error['msg']).removeprefix('Value error, ')}")
+        else:
+            lines.append(f"{path}: {_describe(error.get('input'))} is not valid: {error['msg']}")
+    return lines
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The nested model class at `loc`, to list its keys in a hint."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return None
+        current = _model_of(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

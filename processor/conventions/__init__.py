@@ -1,0 +1,1 @@
+"""One adapter per instrumentation convention, each reading an LLM span into the same `LlmCall`."""

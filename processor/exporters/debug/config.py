@@ -1,0 +1,7 @@
+from typing import Literal
+
+from processor.config.models import ComponentConfig
+
+
+class DebugConfig(ComponentConfig):
+    verbosity: Literal["basic", "normal", "detailed"] = "basic"

@@ -1,0 +1,3 @@
+from processor.model.batch import Batch, Signal
+
+__all__ = ["Batch", "Signal"]

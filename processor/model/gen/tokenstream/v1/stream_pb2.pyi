@@ -1,0 +1,131 @@
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StreamRecord(_message.Message):
+    __slots__ = ("trace_id", "span_id", "parent_span_id", "attempt", "service", "tenant", "route", "provider", "request_model", "response_model", "operation", "session_id", "start_time_unix_nano", "first_chunk_time_unix_nano", "last_chunk_time_unix_nano", "end_time_unix_nano", "ttft_s", "tpot_s", "duration_s", "tokens_per_s", "chunk_count", "output_tokens", "input_tokens", "gap_p50_s", "gap_p95_s", "gap_max_s", "stall_count", "stalled_s", "finish_reason", "outcome", "truncation_reason", "error_type", "stalled", "retried_after_partial", "partial_attempt_span_id", "unmarked_retry", "duplicate_chunks", "out_of_order_chunks", "content_mismatch", "ttft_includes_retry", "http_attempts", "reconnect_of", "cost_usd", "convention", "cadence_source")
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_MODEL_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    FIRST_CHUNK_TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHUNK_TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    TTFT_S_FIELD_NUMBER: _ClassVar[int]
+    TPOT_S_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_S_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    GAP_P50_S_FIELD_NUMBER: _ClassVar[int]
+    GAP_P95_S_FIELD_NUMBER: _ClassVar[int]
+    GAP_MAX_S_FIELD_NUMBER: _ClassVar[int]
+    STALL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STALLED_S_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATION_REASON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STALLED_FIELD_NUMBER: _ClassVar[int]
+    RETRIED_AFTER_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_ATTEMPT_SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    UNMARKED_RETRY_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    OUT_OF_ORDER_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_MISMATCH_FIELD_NUMBER: _ClassVar[int]
+    TTFT_INCLUDES_RETRY_FIELD_NUMBER: _ClassVar[int]
+    HTTP_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    RECONNECT_OF_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    CONVENTION_FIELD_NUMBER: _ClassVar[int]
+    CADENCE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    trace_id: bytes
+    span_id: bytes
+    parent_span_id: bytes
+    attempt: int
+    service: str
+    tenant: str
+    route: str
+    provider: str
+    request_model: str
+    response_model: str
+    operation: str
+    session_id: str
+    start_time_unix_nano: int
+    first_chunk_time_unix_nano: int
+    last_chunk_time_unix_nano: int
+    end_time_unix_nano: int
+    ttft_s: float
+    tpot_s: float
+    duration_s: float
+    tokens_per_s: float
+    chunk_count: int
+    output_tokens: int
+    input_tokens: int
+    gap_p50_s: float
+    gap_p95_s: float
+    gap_max_s: float
+    stall_count: int
+    stalled_s: float
+    finish_reason: str
+    outcome: str
+    truncation_reason: str
+    error_type: str
+    stalled: bool
+    retried_after_partial: bool
+    partial_attempt_span_id: bytes
+    unmarked_retry: bool
+    duplicate_chunks: int
+    out_of_order_chunks: int
+    content_mismatch: bool
+    ttft_includes_retry: bool
+    http_attempts: int
+    reconnect_of: bytes
+    cost_usd: float
+    convention: str
+    cadence_source: str
+    def __init__(self, trace_id: _Optional[bytes] = ..., span_id: _Optional[bytes] = ..., parent_span_id: _Optional[bytes] = ..., attempt: _Optional[int] = ..., service: _Optional[str] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., provider: _Optional[str] = ..., request_model: _Optional[str] = ..., response_model: _Optional[str] = ..., operation: _Optional[str] = ..., session_id: _Optional[str] = ..., start_time_unix_nano: _Optional[int] = ..., first_chunk_time_unix_nano: _Optional[int] = ..., last_chunk_time_unix_nano: _Optional[int] = ..., end_time_unix_nano: _Optional[int] = ..., ttft_s: _Optional[float] = ..., tpot_s: _Optional[float] = ..., duration_s: _Optional[float] = ..., tokens_per_s: _Optional[float] = ..., chunk_count: _Optional[int] = ..., output_tokens: _Optional[int] = ..., input_tokens: _Optional[int] = ..., gap_p50_s: _Optional[float] = ..., gap_p95_s: _Optional[float] = ..., gap_max_s: _Optional[float] = ..., stall_count: _Optional[int] = ..., stalled_s: _Optional[float] = ..., finish_reason: _Optional[str] = ..., outcome: _Optional[str] = ..., truncation_reason: _Optional[str] = ..., error_type: _Optional[str] = ..., stalled: _Optional[bool] = ..., retried_after_partial: _Optional[bool] = ..., partial_attempt_span_id: _Optional[bytes] = ..., unmarked_retry: _Optional[bool] = ..., duplicate_chunks: _Optional[int] = ..., out_of_order_chunks: _Optional[int] = ..., content_mismatch: _Optional[bool] = ..., ttft_includes_retry: _Optional[bool] = ..., http_attempts: _Optional[int] = ..., reconnect_of: _Optional[bytes] = ..., cost_usd: _Optional[float] = ..., convention: _Optional[str] = ..., cadence_source: _Optional[str] = ...) -> None: ...
+
+class StreamAnomaly(_message.Message):
+    __slots__ = ("trace_id", "span_id", "kind", "severity", "time_unix_nano", "detail", "service", "tenant", "route", "provider", "request_model", "response_model", "operation", "session_id")
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_MODEL_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    trace_id: bytes
+    span_id: bytes
+    kind: str
+    severity: str
+    time_unix_nano: int
+    detail: str
+    service: str
+    tenant: str
+    route: str
+    provider: str
+    request_model: str
+    response_model: str
+    operation: str
+    session_id: str
+    def __init__(self, trace_id: _Optional[bytes] = ..., span_id: _Optional[bytes] = ..., kind: _Optional[str] = ..., severity: _Optional[str] = ..., time_unix_nano: _Optional[int] = ..., detail: _Optional[str] = ..., service: _Optional[str] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., provider: _Optional[str] = ..., request_model: _Optional[str] = ..., response_model: _Optional[str] = ..., operation: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...

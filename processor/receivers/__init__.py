@@ -1,0 +1,1 @@
+"""One package per component type; each exposes `factory`."""

@@ -1,0 +1,75 @@
+"""Routing a batch to several consumers, and to the pipelines of its signal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from processor.component import Consumer
+from processor.errors import PermanentError, RetryableError
+from processor.model.batch import Batch, Signal
+
+
+class Fanout:
+    """Hands one batch to every consumer, copying it only for those that mutate it.
+
+    Read-only consumers share the original. When every consumer mutates, the last one gets the
+    original and the others get copies, so the common single-consumer case never copies.
+    """
+
+    mutates_data = False
+
+    def __init__(self, consumers: Sequence[Consumer]) -> None:
+        self.consumers = list(consumers)
+        self._mutating = [c for c in self.consumers if c.mutates_data]
+        self._readonly = [c for c in self.consumers if not c.mutates_data]
+
+    async def consume(self, batch: Batch) -> None:
+        if len(self.consumers) == 1:
+            return await self.consumers[0].consume(batch)
+        calls = [c.consume(batch) for c in self._readonly]
+        owner = None if self._readonly else self._mutating[-1]
+        calls += [c.consume(batch if c is owner else batch.copy()) for c in self._mutating]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        raise_combined([r for r in results if isinstance(r, BaseException)])
+
+
+def raise_combined(errors: list[BaseException]) -> None:
+    """One error for several: retryable if any consumer may succeed on a retry."""
+    if not errors:
+        return
+    if len(errors) == 1:
+        raise errors[0]
+    retryable = [e for e in errors if isinstance(e, RetryableError)]
+    message = "; ".join(str(e) for e in errors)
+    if retryable:
+        raise RetryableError(message, retry_after=max(e.retry_after or 0 for e in retryable) or None)
+    if all(isinstance(e, PermanentError) for e in errors):
+        raise PermanentError(message)
+    raise RetryableError(message)
+
+
+class UnsupportedSignal(Exception):
+    """No pipeline takes this signal from this receiver: gRPC UNIMPLEMENTED, HTTP 404."""
+
+
+class SignalRouter:
+    """A receiver's next consumer: sends each batch to the pipelines of its signal."""
+
+    mutates_data = False
+
+    def __init__(self, routes: dict[Signal, Consumer]) -> None:
+        self.routes = routes
+
+    @property
+    def signals(self) -> frozenset[Signal]:
+        return frozenset(self.routes)
+
+    def accepts(self, signal: Signal) -> bool:
+        return signal in self.routes
+
+    async def consume(self, batch: Batch) -> None:
+        consumer = self.routes.get(batch.signal)
+        if consumer is None:
+            raise UnsupportedSignal(f"no pipeline takes {batch.signal.value} from this receiver")
+        await consumer.consume(batch)

@@ -1,0 +1,139 @@
+"""The pipeline graph: builds every component from the config, wires consumers, starts and stops them.
+
+Build order follows data in reverse, as in the Collector: exporters (shared across pipelines),
+then each pipeline's processors from last to first, then receivers (shared, with a router by
+signal). Start follows the same order, so nothing receives data before its downstream exists;
+shutdown is the reverse, so each stage flushes into a downstream that is still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from processor.component import Component, Consumer, CreateSettings, Kind
+from processor.config.types import ComponentID
+from processor.config.validate import Config
+from processor.model.batch import Batch
+from processor.service import registry
+from processor.service.fanout import Fanout, SignalRouter
+from processor.service.host import Host
+from processor.service.telemetry import SelfTelemetry
+
+log = logging.getLogger("tokenstream.service")
+
+
+@dataclass
+class Node:
+    kind: Kind
+    id: ComponentID
+    component: Component
+    pipeline: str = ""
+
+    @property
+    def label(self) -> str:
+        where = f" in pipeline {self.pipeline}" if self.pipeline else ""
+        return f"{self.kind.value} {self.id}{where}"
+
+
+class _Counted:
+    """Counts items into (or out of) a processor for self-telemetry, then passes the batch on."""
+
+    def __init__(self, inner: Consumer, counter) -> None:
+        self.inner = inner
+        self.counter = counter
+        self.mutates_data = inner.mutates_data
+
+    async def consume(self, batch: Batch) -> None:
+        self.counter.inc(batch.item_count())
+        await self.inner.consume(batch)
+
+
+class Graph:
+    def __init__(self, config: Config, telemetry: SelfTelemetry) -> None:
+        self.config = config
+        self.telemetry = telemetry
+        self.extensions: list[Node] = []
+        self.exporters: list[Node] = []
+        self.processors: list[list[Node]] = []  # per pipeline, first to last
+        self.receivers: list[Node] = []
+        self._build()
+
+    def _settings(self, kind: Kind, cid: ComponentID, signals, shared: dict) -> CreateSettings:
+        logger = logging.getLogger(f"tokenstream.{kind.value}.{cid}")
+        return CreateSettings(cid, kind, logger, self.telemetry, frozenset(signals), shared)
+
+    def _create(self, kind: Kind, cid: ComponentID, signals, next_consumer, shared: dict) -> Component:
+        factory = registry.get(kind, cid.type)
+        config = self.config.components[kind][cid]
+        return factory.create(self._settings(kind, cid, signals, shared), config, next_consumer)
+
+    def _build(self) -> None:
+        pipelines = self.config.pipelines
+        for name in self.config.service.extensions:
+            cid = ComponentID.parse(name)
+            self.extensions.append(Node(Kind.EXTENSION, cid, self._create(Kind.EXTENSION, cid, (), None, {})))
+
+        exporters: dict[ComponentID, Component] = {}
+        for cid in dict.fromkeys(c for p in pipelines for c in p.exporters):
+            signals = {p.signal for p in pipelines if cid in p.exporters}
+            exporters[cid] = self._create(Kind.EXPORTER, cid, signals, None, {})
+            self.exporters.append(Node(Kind.EXPORTER, cid, exporters[cid]))
+
+        shared_state: dict[ComponentID, dict] = {}
+        heads: dict[ComponentID, dict] = {}  # receiver id -> signal -> [pipeline heads]
+        for pipeline in pipelines:
+            downstream: Consumer = Fanout([exporters[c] for c in pipeline.exporters])
+            nodes: list[Node] = []
+            for cid in reversed(pipeline.processors):
+                out = self.telemetry.processor_outgoing.labels(str(cid), pipeline.id)
+                component = self._create(Kind.PROCESSOR, cid, {pipeline.signal}, _Counted(downstream, out),
+                                         shared_state.setdefault(cid, {}))
+                nodes.insert(0, Node(Kind.PROCESSOR, cid, component, pipeline.id))
+                incoming = self.telemetry.processor_incoming.labels(str(cid), pipeline.id)
+                downstream = _Counted(component, incoming)
+            self.processors.append(nodes)
+            for cid in pipeline.receivers:
+                heads.setdefault(cid, {}).setdefault(pipeline.signal, []).append(downstream)
+
+        for cid, by_signal in heads.items():
+            router = SignalRouter({signal: Fanout(consumers) for signal, consumers in by_signal.items()})
+            self.receivers.append(Node(Kind.RECEIVER, cid, self._create(Kind.RECEIVER, cid, by_signal, router, {})))
+
+    def start_order(self) -> list[Node]:
+        processors = [node for pipeline in self.processors for node in reversed(pipeline)]
+        return [*self.extensions, *self.exporters, *processors, *self.receivers]
+
+    async def start(self, host: Host) -> None:
+        for node in self.start_order():
+            host.components[f"{node.kind.value}/{node.id}"] = node.component
+        started: list[Node] = []
+        try:
+            for node in self.start_order():
+                await node.component.start(host)
+                started.append(node)
+                log.info("started %s", node.label)
+        except BaseException:
+            log.error("could not start %s; stopping what started", node.label)
+            await self._stop(list(reversed(started)))
+            raise
+
+    async def shutdown(self) -> None:
+        await self._stop(list(reversed(self.start_order())))
+
+    async def _stop(self, nodes: list[Node]) -> None:
+        # Receivers stop first; then each pipeline's processors from first to last, so a flush lands in a
+        # downstream that is still running; then exporters, then extensions.
+        order = [n for n in nodes if n.kind is Kind.RECEIVER]
+        order += [n for pipeline in self.processors for n in pipeline if n in nodes]
+        order += [n for n in nodes if n.kind in (Kind.EXPORTER, Kind.EXTENSION) and n not in order]
+        order.sort(key=lambda n: n.kind is Kind.EXTENSION)
+        for node in order:
+            try:
+                await node.component.shutdown()
+                log.info("stopped %s", node.label)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("error while stopping %s", node.label)

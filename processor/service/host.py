@@ -1,0 +1,26 @@
+"""What a running component may ask of the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from processor.config.types import ComponentID
+from processor.service.telemetry import SelfTelemetry
+
+
+class Status(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    DRAINING = "draining"
+    STOPPED = "stopped"
+
+
+@dataclass
+class Host:
+    telemetry: SelfTelemetry
+    status: Status = Status.STARTING
+    extensions: dict[ComponentID, Any] = field(default_factory=dict)
+    #: Every live component, by "kind/id": exporters and extensions may look each other up (e.g. streamz).
+    components: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,84 @@
+"""Running a validated config: self-telemetry, the graph, signals, and a bounded graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from processor.config.validate import Config
+from processor.service.graph import Graph
+from processor.service.host import Host, Status
+from processor.service.http import HttpServer
+from processor.service.telemetry import SelfTelemetry
+
+log = logging.getLogger("tokenstream.service")
+
+
+class Service:
+    def __init__(self, config: Config, telemetry: SelfTelemetry | None = None) -> None:
+        self.config = config
+        self.telemetry = telemetry or SelfTelemetry()
+        self.host = Host(self.telemetry)
+        self.graph = Graph(config, self.telemetry)
+        self._metrics_server: HttpServer | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        metrics = self.config.service.telemetry.metrics
+        if metrics.level != "none":
+            self._metrics_server = HttpServer(_metrics_app(self.telemetry), metrics.address, reuse_port=True)
+            await self._metrics_server.start()
+            log.info("self-telemetry on http://%s/metrics", metrics.address)
+        self.host.status = Status.STARTING
+        await self.graph.start(self.host)
+        self.host.status = Status.RUNNING
+        log.info("everything is running")
+
+    async def shutdown(self) -> bool:
+        """Drain and stop; True when it finished within service.shutdown_timeout."""
+        self.host.status = Status.DRAINING
+        timeout = self.config.service.shutdown_timeout
+        try:
+            await asyncio.wait_for(self.graph.shutdown(), timeout)
+            finished = True
+        except TimeoutError:
+            log.error("shutdown took longer than service.shutdown_timeout (%ss); stopping anyway", timeout)
+            finished = False
+        if self._metrics_server:
+            await self._metrics_server.stop(grace=0.5)
+        self.host.status = Status.STOPPED
+        return finished
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> int:
+        """Start, wait for SIGTERM or SIGINT, drain. Returns the process exit code."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            await self.start()
+        except Exception as exc:
+            log.error("could not start: %s", exc)
+            await self.shutdown()
+            return 1
+        await self._stopping.wait()
+        return 0 if await self.shutdown() else 1
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("received %s: draining in-flight data and flushing exporters", sig.name)
+        self.request_stop()
+
+
+def _metrics_app(telemetry: SelfTelemetry) -> web.Application:
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(telemetry.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,62 @@
+"""tokenstream's own metrics, in the spirit of the Collector's `otelcol_*`, served as Prometheus text.
+
+Every component gets the same `SelfTelemetry` in its CreateSettings and labels what it reports
+with its own id. Components with metrics of their own register them on `registry`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_NS = "tokenstream"
+
+
+class SelfTelemetry:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.receiver_accepted = Counter(
+            f"{_NS}_receiver_accepted_spans", "Spans a receiver accepted and handed to its pipeline.",
+            ["receiver", "transport"], registry=r)
+        self.receiver_refused = Counter(
+            f"{_NS}_receiver_refused_spans", "Spans a receiver could not hand to its pipeline.",
+            ["receiver", "transport"], registry=r)
+        self.receiver_accepted_logs = Counter(
+            f"{_NS}_receiver_accepted_log_records", "Log records a receiver accepted.",
+            ["receiver", "transport"], registry=r)
+        self.receiver_refused_logs = Counter(
+            f"{_NS}_receiver_refused_log_records", "Log records a receiver could not hand to its pipeline.",
+            ["receiver", "transport"], registry=r)
+        self.receiver_accepted_points = Counter(
+            f"{_NS}_receiver_accepted_metric_points", "Metric data points a receiver accepted.",
+            ["receiver", "transport"], registry=r)
+        self.receiver_refused_points = Counter(
+            f"{_NS}_receiver_refused_metric_points", "Metric data points a receiver could not hand on.",
+            ["receiver", "transport"], registry=r)
+        self.processor_incoming = Counter(
+            f"{_NS}_processor_incoming_items", "Items (spans, log records, points) a processor received.",
+            ["processor", "pipeline"], registry=r)
+        self.processor_outgoing = Counter(
+            f"{_NS}_processor_outgoing_items", "Items a processor passed downstream.",
+            ["processor", "pipeline"], registry=r)
+        self.processor_refused = Counter(
+            f"{_NS}_processor_refused_items", "Items a processor refused (e.g. memory_limiter over its limit).",
+            ["processor", "pipeline"], registry=r)
+        self.exporter_sent = Counter(
+            f"{_NS}_exporter_sent_records", "Records an exporter delivered (acknowledged where the sink acks).",
+            ["exporter", "kind"], registry=r)
+        self.exporter_failed = Counter(
+            f"{_NS}_exporter_send_failed_records", "Records an exporter failed to deliver.",
+            ["exporter", "kind"], registry=r)
+        self.exporter_dropped = Counter(
+            f"{_NS}_exporter_dropped_records", "Records an exporter dropped on purpose (queue full, drop_newest).",
+            ["exporter", "kind"], registry=r)
+        self.queue_size = Gauge(
+            f"{_NS}_queue_size", "Records waiting in a component's queue.", ["component"], registry=r)
+        self.queue_capacity = Gauge(
+            f"{_NS}_queue_capacity", "How many records a component's queue holds at most.", ["component"],
+            registry=r)
+        self.export_latency = Histogram(
+            f"{_NS}_exporter_delivery_latency_seconds", "From hand-over to the exporter to acknowledgement.",
+            ["exporter"], registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
