@@ -7,6 +7,7 @@ together: references, signals, ports, pipelines with no way in or out, and unuse
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +54,10 @@ def validate(document: dict[str, Any]) -> Config:
         errors.extend(format_errors(exc, "", RawConfig))
         raw = RawConfig.model_validate({k: v for k, v in document.items() if k in RawConfig.model_fields
                                         and isinstance(v, dict)})
-    components = _check_components(raw, errors)
+    invalid: set[tuple[Kind, ComponentID]] = set()
+    components = _check_components(raw, errors, invalid)
     service = _check_service(raw.service, errors)
-    pipelines = _check_pipelines(service, components, errors, warnings) if service else []
+    pipelines = _check_pipelines(service, components, invalid, errors, warnings) if service else []
     if service:
         _check_ports(service, components, pipelines, errors)
     if errors:
@@ -63,7 +65,9 @@ def validate(document: dict[str, Any]) -> Config:
     return Config(components, service, pipelines, warnings)
 
 
-def _check_components(raw: RawConfig, errors: list[str]) -> dict[Kind, dict[ComponentID, ComponentConfig]]:
+def _check_components(raw: RawConfig, errors: list[str],
+                      invalid: set[tuple[Kind, ComponentID]]) -> dict[Kind, dict[ComponentID, ComponentConfig]]:
+    """Each component's own fields; `invalid` collects the ids that are configured but wrong."""
     result: dict[Kind, dict[ComponentID, ComponentConfig]] = {kind: {} for kind in Kind}
     for kind in Kind:
         known = registry.factories()[kind]
@@ -75,6 +79,7 @@ def _check_components(raw: RawConfig, errors: list[str]) -> dict[Kind, dict[Comp
                 errors.append(f"{path}: {exc}")
                 continue
             factory = known.get(cid.type)
+            invalid.add((kind, cid))
             if factory is None:
                 errors.append(f'{path}: unknown {kind.value} type "{cid.type}"{_did_you_mean(cid.type, known)}')
                 continue
@@ -83,6 +88,7 @@ def _check_components(raw: RawConfig, errors: list[str]) -> dict[Kind, dict[Comp
                 continue
             try:
                 result[kind][cid] = factory.config_model.model_validate(body or {})
+                invalid.discard((kind, cid))
             except ValidationError as exc:
                 errors.extend(format_errors(exc, path, factory.config_model))
     return result
@@ -97,7 +103,7 @@ def _check_service(body: dict[str, Any], errors: list[str]) -> ServiceConfig | N
 
 
 def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[ComponentID, ComponentConfig]],
-                     errors: list[str], warnings: list[str]) -> list[Pipeline]:
+                     invalid: set[tuple[Kind, ComponentID]], errors: list[str], warnings: list[str]) -> list[Pipeline]:
     if not service.pipelines:
         errors.append("service::pipelines: no pipeline is configured; add one, e.g. traces: "
                       "{receivers: [otlp], exporters: [debug]}")
@@ -112,7 +118,7 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
             errors.append(f'{path}: "{signal_name}" is not a signal; a pipeline id is traces, logs or metrics, '
                           f"optionally /name")
             continue
-        ids = {kind: _references(body, kind, signal, path, components, errors, used)
+        ids = {kind: _references(body, kind, signal, path, components, invalid, errors, used)
                for kind in (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER)}
         if not body.receivers:
             errors.append(f"{path}: has no receivers; list at least one under receivers")
@@ -122,6 +128,8 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
                                                                           Kind.EXPORTER))))
     for index, name in enumerate(service.extensions):
         cid = _parse_ref(name, f"service::extensions::{index}", errors)
+        if cid and (Kind.EXTENSION, cid) in invalid:
+            continue
         if cid and cid not in components[Kind.EXTENSION]:
             errors.append(f'service::extensions: references extension "{name}" which is not configured')
         elif cid:
@@ -135,8 +143,8 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
 
 
 def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
-                components: dict[Kind, dict[ComponentID, ComponentConfig]], errors: list[str],
-                used: set[tuple[Kind, ComponentID]]) -> list[ComponentID]:
+                components: dict[Kind, dict[ComponentID, ComponentConfig]], invalid: set[tuple[Kind, ComponentID]],
+                errors: list[str], used: set[tuple[Kind, ComponentID]]) -> list[ComponentID]:
     ids = []
     for index, name in enumerate(getattr(body, kind.section)):
         cid = _parse_ref(name, f"{path}::{kind.section}::{index}", errors)
@@ -144,6 +152,9 @@ def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
             continue
         if cid in ids:
             errors.append(f'{path}: references {kind.value} "{name}" twice; list it once')
+            continue
+        if (kind, cid) in invalid:
+            used.add((kind, cid))  # its own problems are reported already
             continue
         if cid not in components[kind]:
             factory = registry.get(kind, cid.type)
@@ -208,7 +219,13 @@ def _did_you_mean(word: str, choices) -> str:
 
 
 def _describe(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+    """A value as the user wrote it in YAML."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def format_errors(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[str]:
