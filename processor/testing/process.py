@@ -1,0 +1,78 @@
+"""Runs `tokenstream run` as a real process on free loopback ports, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TokenstreamProcess:
+    """`python -m processor run` on a config dict; `health_port` must be that config's health_check port."""
+
+    def __init__(self, config: dict[str, Any], workdir: Path, *, health_port: int,
+                 env: dict[str, str] | None = None) -> None:
+        self.config_path = workdir / "config.yaml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.log_path = workdir / "tokenstream.log"
+        self.health_port = health_port
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> TokenstreamProcess:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        self.proc = subprocess.Popen([sys.executable, "-m", "processor", "run", "--config", str(self.config_path)],
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"tokenstream exited with {self.proc.returncode}:\n{self.logs()}")
+            if self.health() == 200:
+                return self
+            time.sleep(0.05)
+        self.kill()
+        raise TimeoutError(f"tokenstream did not become healthy in {timeout}s:\n{self.logs()}")
+
+    def health(self) -> int | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/", timeout=1) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return None
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait for the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,100 @@
+"""The command line as a user types it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SIX_MISTAKES = textwrap.dedent("""\
+    receivers:
+      otlp:
+        protocols:
+          grpc: {endpoint: "127.0.0.1:4317"}
+    processors:
+      batch: {timeout: 2x, send_batch_sise: 10}
+      memory_limiter: {}
+    exporters:
+      kafak: {}
+      file: {path: out.jsonl}
+    extensions:
+      health_check: {endpoint: "127.0.0.1:8888"}
+    service:
+      extensions: [health_check]
+      pipelines:
+        traces:
+          receivers: [otlp]
+          processors: [memory_limiter, batch/slow]
+          exporters: [file]
+        logs:
+          receivers: [otlp]
+""")
+
+
+def tokenstream(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "processor", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_validate_lists_every_mistake_with_its_path_and_exits_1(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(SIX_MISTAKES)
+    result = tokenstream("validate", "--config", str(path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    expected = [
+        'processors::batch::timeout: "2x" is not a duration (e.g. 2s, 500ms)',
+        'processors::batch::send_batch_sise: unknown key "send_batch_sise"; did you mean "send_batch_size"?',
+        "processors::memory_limiter",  # limit_mib is required
+        'exporters::kafak: unknown exporter type "kafak"; did you mean "kafka"?',
+        'service::pipelines::traces: references processor "batch/slow" which is not configured',
+        "service::pipelines::logs: has no exporters",
+        "extensions::health_check::endpoint: port 8888 (127.0.0.1:8888) is already claimed by "
+        "service::telemetry::metrics::address",
+    ]
+    for line in expected:
+        assert any(line in error for error in errors), f"missing: {line}\n{result.stderr}"
+    assert len(errors) >= 7
+    assert f"{len(errors)} problem(s) found" in result.stderr
+
+
+def test_validate_accepts_a_good_config_and_names_it(tmp_path):
+    path = tmp_path / "good.yaml"
+    path.write_text(SIX_MISTAKES.replace("timeout: 2x, send_batch_sise: 10", "timeout: 2s")
+                    .replace("memory_limiter: {}", "memory_limiter: {limit_mib: 256}")
+                    .replace("kafak: {}", "debug: {}").replace("batch/slow", "batch")
+                    .replace('"127.0.0.1:8888"', '"127.0.0.1:13133"')
+                    .replace("          receivers: [otlp]\n", "          receivers: [otlp]\n          exporters: [debug]\n")
+                    .replace("exporters: [debug]\n          processors: [memory_limiter, batch]\n          exporters:"
+                             " [file]", "processors: [memory_limiter, batch]\n          exporters: [file]"))
+    result = tokenstream("validate", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "valid (2 pipeline(s))" in result.stdout
+
+
+def test_set_overrides_and_unreadable_files_are_reported_without_a_traceback(tmp_path):
+    result = tokenstream("validate", "--config", str(tmp_path / "missing.yaml"))
+    assert result.returncode == 1 and "cannot read config" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind, types", [
+    ("receivers", ["otlp"]),
+    ("processors", ["batch", "memory_limiter"]),
+    ("exporters", ["debug", "file"]),
+    ("extensions", ["health_check"]),
+])
+def test_components_lists_every_registered_type(kind, types):
+    result = tokenstream("components")
+    assert result.returncode == 0
+    section = result.stdout.split(f"{kind}:\n", 1)[1]
+    listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ")]
+    for type_ in types:
+        assert type_ in listed
+
+
+def test_python_dash_m_and_the_console_script_are_the_same_program():
+    script = subprocess.run([sys.executable, "-c", "from processor.cli import main; raise SystemExit(main(['components']))"],
+                            capture_output=True, text=True, timeout=60)
+    assert script.stdout == tokenstream("components").stdout
