@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import InMemoryLogExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -34,7 +34,7 @@ def make_spans(count: int, *, prefix: str = "op"):
 
 
 def make_log_records(count: int, span_context=None):
-    memory = InMemoryLogExporter()
+    memory = InMemoryLogRecordExporter()
     provider = LoggerProvider(resource=RESOURCE)
     provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
     logger = provider.get_logger("tests.e2e.logs", "1.0")

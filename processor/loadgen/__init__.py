@@ -1,0 +1,1 @@
+"""`tokenstream loadgen`: realistic synthetic streaming traffic over OTLP, in OpenLLMetry's convention."""
