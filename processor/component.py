@@ -76,6 +76,8 @@ class CreateSettings:
     telemetry: SelfTelemetry
     #: Signals this instance serves (the pipelines it was created for).
     signals: frozenset[Signal] = field(default_factory=frozenset)
+    #: The pipeline this instance serves (`traces`, `traces/name`), for processors; empty for shared components.
+    pipeline: str = ""
     #: State shared by every instance created for the same component id, e.g. a processor used in both the
     #: traces and the logs pipeline joining both. Use `shared.setdefault(key, value)`.
     shared: dict[str, Any] = field(default_factory=dict)

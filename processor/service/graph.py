@@ -60,14 +60,13 @@ class Graph:
         self.receivers: list[Node] = []
         self._build()
 
-    def _settings(self, kind: Kind, cid: ComponentID, signals, shared: dict) -> CreateSettings:
-        logger = logging.getLogger(f"tokenstream.{kind.value}.{cid}")
-        return CreateSettings(cid, kind, logger, self.telemetry, frozenset(signals), shared)
-
-    def _create(self, kind: Kind, cid: ComponentID, signals, next_consumer, shared: dict) -> Component:
+    def _create(self, kind: Kind, cid: ComponentID, signals, next_consumer, shared: dict,
+                pipeline: str = "") -> Component:
         factory = registry.get(kind, cid.type)
         config = self.config.components[kind][cid]
-        return factory.create(self._settings(kind, cid, signals, shared), config, next_consumer)
+        logger = logging.getLogger(f"tokenstream.{kind.value}.{cid}")
+        settings = CreateSettings(cid, kind, logger, self.telemetry, frozenset(signals), pipeline, shared)
+        return factory.create(settings, config, next_consumer)
 
     def _build(self) -> None:
         pipelines = self.config.pipelines
@@ -89,7 +88,7 @@ class Graph:
             for cid in reversed(pipeline.processors):
                 out = self.telemetry.processor_outgoing.labels(str(cid), pipeline.id)
                 component = self._create(Kind.PROCESSOR, cid, {pipeline.signal}, _Counted(downstream, out),
-                                         shared_state.setdefault(cid, {}))
+                                         shared_state.setdefault(cid, {}), pipeline.id)
                 nodes.insert(0, Node(Kind.PROCESSOR, cid, component, pipeline.id))
                 incoming = self.telemetry.processor_incoming.labels(str(cid), pipeline.id)
                 downstream = _Counted(component, incoming)

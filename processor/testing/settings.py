@@ -9,8 +9,8 @@ from processor.service.telemetry import SelfTelemetry
 
 
 def create_settings(id_: str, kind: Kind, *, signals=tuple(Signal), telemetry: SelfTelemetry | None = None,
-                    shared: dict | None = None) -> CreateSettings:
+                    shared: dict | None = None, pipeline: str = "") -> CreateSettings:
     """CreateSettings for a component built by hand in a test."""
     cid = ComponentID.parse(id_)
     return CreateSettings(cid, kind, logging.getLogger(f"test.{kind.value}.{cid}"), telemetry or SelfTelemetry(),
-                          frozenset(signals), {} if shared is None else shared)
+                          frozenset(signals), pipeline, {} if shared is None else shared)

@@ -1,0 +1,128 @@
+"""The batch processor: merges small batches into bigger ones, sent when big enough or after a timeout.
+
+Backpressure: `consume` returns once the data is in the pending buffer, unless that batch filled the
+buffer; then it sends the full batch downstream itself and awaits it, so a slow or failing downstream
+slows down and fails the receiver's request (UNAVAILABLE/503 at the client). A batch sent because the
+timeout elapsed has no caller to report to: its errors are logged and counted as refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from processor.component import Consumer, CreateSettings
+from processor.model.batch import Batch, Signal
+from processor.processors.batch.config import BatchConfig
+from processor.processors.batch.split import split_batch
+from processor.service.fanout import raise_combined
+
+
+class _Buffer:
+    """What one signal is waiting to send."""
+
+    __slots__ = ("pending", "items", "timer")
+
+    def __init__(self) -> None:
+        self.pending: Batch | None = None
+        self.items = 0  # kept as a running count: counting a merged batch walks all of it
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, batch: Batch) -> None:
+        self.items += batch.item_count()
+        if self.pending is None:
+            self.pending = batch  # adopted, not copied: hence mutates_data
+        else:
+            self.pending.merge(batch)
+
+    def take_all(self, max_size: int) -> list[Batch]:
+        pending, self.pending, self.items = self.pending, None, 0
+        return split_batch(pending, max_size) if pending else []
+
+    def take_full(self, size: int, max_size: int) -> list[Batch]:
+        """Full batches to send now; a last part smaller than `size` stays pending."""
+        parts = self.take_all(max_size)
+        if parts and len(parts) > 1 and parts[-1].item_count() < size:
+            self.pending = parts.pop()
+            self.items = self.pending.item_count()
+        return parts
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class BatchProcessor:
+    #: Incoming batches become the pending batch and later ones are merged into it.
+    mutates_data = True
+
+    def __init__(self, settings: CreateSettings, config: BatchConfig, next_consumer: Consumer) -> None:
+        self.next = next_consumer
+        self.log = settings.logger
+        self.size = config.send_batch_size
+        self.max_size = config.send_batch_max_size
+        self.timeout = config.timeout
+        self.refused = settings.telemetry.processor_refused.labels(str(settings.id), settings.pipeline)
+        self._buffers = {signal: _Buffer() for signal in Signal}
+        self._timed_sends: set[asyncio.Task] = set()
+        self._stopped = False
+
+    async def start(self, host) -> None:
+        return None
+
+    async def consume(self, batch: Batch) -> None:
+        if batch.is_empty():
+            return
+        if self._stopped:  # late data after shutdown goes straight through rather than being lost
+            return await self._send(split_batch(batch, self.max_size))
+        buffer = self._buffers[batch.signal]
+        buffer.add(batch)
+        if self.timeout == 0:
+            ready = buffer.take_all(self.max_size)
+        elif self.size and buffer.items >= self.size:
+            ready = buffer.take_full(self.size, self.max_size)
+            buffer.cancel_timer()  # the timer restarts for what stayed, as the Collector does after a send
+        else:
+            ready = []
+        if buffer.pending is not None and buffer.timer is None:
+            buffer.timer = asyncio.get_running_loop().call_later(self.timeout, self._on_timeout, batch.signal)
+        if ready:
+            await self._send(ready)
+
+    def _on_timeout(self, signal: Signal) -> None:
+        buffer = self._buffers[signal]
+        buffer.timer = None
+        ready = buffer.take_all(self.max_size)
+        if ready:
+            task = asyncio.get_running_loop().create_task(self._send_logged(ready, "after the timeout"))
+            self._timed_sends.add(task)
+            task.add_done_callback(self._timed_sends.discard)
+
+    async def _send(self, parts: list[Batch]) -> None:
+        errors = []
+        for part in parts:
+            try:
+                await self.next.consume(part)
+            except Exception as exc:
+                items = part.item_count()
+                self.refused.inc(items)
+                self.log.warning("downstream refused a batch of %d %s: %s", items, part.signal.value, exc)
+                errors.append(exc)
+        raise_combined(errors)
+
+    async def _send_logged(self, parts: list[Batch], why: str) -> None:
+        try:
+            await self._send(parts)
+        except Exception:
+            self.log.debug("a batch sent %s was refused (logged above)", why)
+
+    async def shutdown(self) -> None:
+        """Sends everything still pending and waits for sends already under way."""
+        self._stopped = True
+        for buffer in self._buffers.values():
+            buffer.cancel_timer()
+            ready = buffer.take_all(self.max_size)
+            if ready:
+                await self._send_logged(ready, "at shutdown")
+        if self._timed_sends:
+            await asyncio.gather(*self._timed_sends, return_exceptions=True)

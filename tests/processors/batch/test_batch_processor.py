@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import ValidationError
+
+from processor.component import Kind
+from processor.errors import RetryableError
+from processor.model.gen.tokenstream.v1.stream_pb2 import StreamAnomaly, StreamRecord
+from processor.processors.batch import factory
+from processor.processors.batch.config import BatchConfig
+from processor.testing import FailingConsumer, SinkConsumer, create_settings
+
+
+def make(sink, **config):
+    settings = create_settings("batch", Kind.PROCESSOR, pipeline="traces")
+    return factory.create(settings, BatchConfig.model_validate(config), sink), settings.telemetry
+
+
+def refused(telemetry) -> float:
+    return telemetry.registry.get_sample_value("tokenstream_processor_refused_items_total",
+                                               {"processor": "batch", "pipeline": "traces"}) or 0
+
+
+async def test_small_batches_are_merged_and_sent_once_the_size_is_reached(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=10, timeout="1h")
+    for i in range(10):
+        await batch.consume(build.traces([f"s{i}a", f"s{i}b", f"s{i}c"]))
+    assert [b.item_count() for b in sink.batches] == [12, 12]
+    await batch.shutdown()
+    assert [b.item_count() for b in sink.batches] == [12, 12, 6]
+    assert [n for b in sink.batches for n in build.names(b)] == [f"s{i}{c}" for i in range(10) for c in "abc"]
+
+
+async def test_max_size_splits_batches_and_keeps_the_rest_pending(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=10, send_batch_max_size=10, timeout="1h")
+    await batch.consume(build.traces([f"x{i}" for i in range(25)]))
+    assert [b.item_count() for b in sink.batches] == [10, 10]  # 5 wait for more
+    await batch.consume(build.traces([f"y{i}" for i in range(3)]))
+    assert [b.item_count() for b in sink.batches] == [10, 10]
+    await batch.shutdown()
+    assert [b.item_count() for b in sink.batches] == [10, 10, 8]
+    expected = [f"x{i}" for i in range(25)] + [f"y{i}" for i in range(3)]
+    assert [n for b in sink.batches for n in build.names(b)] == expected
+
+
+async def test_timeout_sends_a_batch_that_did_not_fill(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=1000, timeout="20ms")
+    await batch.consume(build.traces(["a", "b"]))
+    await batch.consume(build.traces(["c"]))
+    await sink.wait_for_items(3, timeout=5)
+    assert len(sink.batches) == 1 and build.names(sink.batches[0]) == ["a", "b", "c"]
+    await batch.shutdown()
+    assert len(sink.batches) == 1
+
+
+async def test_zero_timeout_sends_every_batch_at_once(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, timeout=0)
+    await batch.consume(build.traces(["a"]))
+    assert [build.names(b) for b in sink.batches] == [["a"]]
+
+
+async def test_signals_are_batched_separately(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, timeout="1h")
+    await batch.consume(build.traces(["a"]))
+    await batch.consume(build.logs(["hello"]))
+    await batch.consume(build.traces(["b"]))
+    await batch.shutdown()
+    assert sorted((b.signal.value, b.item_count()) for b in sink.batches) == [("logs", 1), ("traces", 2)]
+
+
+async def test_derived_records_stay_with_their_span(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=2, send_batch_max_size=2, timeout="1h")
+    incoming = build.traces(["a", "b", "c", "d"])
+    d = incoming.request.resource_spans[0].scope_spans[0].spans[3]
+    incoming.streams.append(StreamRecord(trace_id=d.trace_id, span_id=d.span_id))
+    incoming.anomalies.append(StreamAnomaly(trace_id=d.trace_id, span_id=d.span_id, kind="stall"))
+    await batch.consume(incoming)
+    assert [build.names(b) for b in sink.batches] == [["a", "b"], ["c", "d"]]
+    assert not sink.batches[0].streams and not sink.batches[0].anomalies
+    assert [r.span_id for r in sink.batches[1].streams] == [d.span_id]
+    assert [a.kind for a in sink.batches[1].anomalies] == ["stall"]
+
+
+async def test_downstream_error_on_a_full_batch_reaches_the_caller(build):
+    failing = FailingConsumer(RetryableError("kafka queue full", retry_after=2))
+    batch, telemetry = make(failing, send_batch_size=2, timeout="1h")
+    await batch.consume(build.traces(["a"]))
+    with pytest.raises(RetryableError, match="kafka queue full"):
+        await batch.consume(build.traces(["b"]))
+    assert refused(telemetry) == 2
+
+
+async def test_downstream_error_on_a_timed_send_is_logged_and_counted(build, caplog):
+    failing = FailingConsumer(RuntimeError("disk on fire"))
+    batch, telemetry = make(failing, send_batch_size=100, timeout="10ms")
+    await batch.consume(build.traces(["a", "b", "c"]))  # accepted into the buffer
+    for _ in range(500):
+        if failing.calls:
+            break
+        await asyncio.sleep(0.01)
+    await batch.shutdown()  # waits for the timed send
+    assert failing.calls == 1 and refused(telemetry) == 3
+    assert "disk on fire" in caplog.text
+
+
+async def test_a_full_batch_waits_for_a_slow_downstream(build):
+    release = asyncio.Event()
+
+    class Slow(SinkConsumer):
+        async def consume(self, b):
+            await release.wait()
+            await super().consume(b)
+
+    sink = Slow()
+    batch, _ = make(sink, send_batch_size=2, timeout="1h")
+    await batch.consume(build.traces(["a"]))
+    filling = asyncio.create_task(batch.consume(build.traces(["b"])))
+    await asyncio.sleep(0.05)
+    assert not filling.done()  # backpressure: the request that filled the batch waits for downstream
+    release.set()
+    await asyncio.wait_for(filling, 5)
+    assert sink.item_count == 2
+
+
+async def test_shutdown_sends_what_is_pending_and_late_data_passes_through(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, timeout="1h")
+    await batch.consume(build.traces(["a"]))
+    await batch.shutdown()
+    assert sink.item_count == 1
+    await batch.consume(build.traces(["late"]))
+    assert build.names(sink.batches[-1]) == ["late"]
+
+
+def test_max_size_below_size_is_a_config_error():
+    with pytest.raises(ValidationError, match="send_batch_max_size .* is smaller than send_batch_size"):
+        BatchConfig.model_validate({"send_batch_size": 100, "send_batch_max_size": 10})
+
+
+def test_defaults_match_the_collector():
+    config = BatchConfig()
+    assert (config.send_batch_size, config.timeout, config.send_batch_max_size) == (8192, 0.2, 0)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from pydantic import ValidationError
+
+from processor.component import Kind
+from processor.errors import RetryableError
+from processor.model.batch import Batch, Signal
+from processor.processors.memory_limiter import factory
+from processor.processors.memory_limiter import monitor as monitor_module
+from processor.processors.memory_limiter.config import MemoryLimiterConfig
+from processor.processors.memory_limiter.monitor import MemoryMonitor
+from processor.processors.memory_limiter.processor import MemoryLimiterProcessor
+from processor.processors.memory_limiter.usage import resident_bytes
+from processor.service.host import Host
+from processor.service.telemetry import SelfTelemetry
+from processor.testing import SinkConsumer, create_settings
+
+MIB = 2**20
+
+
+def spans(count: int = 1) -> Batch:
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    for i in range(count):
+        scope.spans.add(name=f"s{i}")
+    return Batch(Signal.TRACES, request)
+
+
+async def consume_until(limiter, accepted: bool, timeout: float = 5.0) -> RetryableError | None:
+    """Keeps sending a batch until it is accepted (or refused), as a retrying client would."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                await limiter.consume(spans())
+                if accepted:
+                    return None
+            except RetryableError as exc:
+                if not accepted:
+                    return exc
+            await asyncio.sleep(0.01)
+
+
+class FakeMemory:
+    def __init__(self, mib: int) -> None:
+        self.mib = mib
+
+    def __call__(self) -> int:
+        return self.mib * MIB
+
+
+async def test_refuses_above_the_soft_limit_and_recovers(caplog):
+    caplog.set_level(logging.INFO)
+    config = MemoryLimiterConfig(limit_mib=200, spike_limit_mib=50, check_interval="10ms")
+    memory = FakeMemory(100)
+    settings = create_settings("memory_limiter", Kind.PROCESSOR, signals=[Signal.TRACES], pipeline="traces")
+    sink = SinkConsumer()
+    limiter = MemoryLimiterProcessor(settings, config, sink, monitor=MemoryMonitor(config, settings.logger,
+                                                                                   read_usage=memory))
+    await limiter.start(Host(settings.telemetry))
+    try:
+        await limiter.consume(spans(3))
+        memory.mib = 160  # soft limit is 200 - 50
+        error = await consume_until(limiter, accepted=False)
+        assert error.retry_after >= 0.01 and "soft limit 150 MiB" in str(error)
+        refused = settings.telemetry.registry.get_sample_value(
+            "tokenstream_processor_refused_items_total", {"processor": "memory_limiter", "pipeline": "traces"})
+        assert refused >= 1
+        memory.mib = 120
+        await consume_until(limiter, accepted=True)
+    finally:
+        await limiter.shutdown()
+    assert sink.item_count >= 4
+    assert "refusing data" in caplog.text and "accepting data" in caplog.text
+
+
+async def test_hard_limit_forces_garbage_collection(monkeypatch):
+    collected = []
+    memory = FakeMemory(250)
+    monkeypatch.setattr(monitor_module.gc, "collect", lambda: collected.append(True) or setattr(memory, "mib", 180))
+    config = MemoryLimiterConfig(limit_mib=200)
+    monitor = MemoryMonitor(config, logging.getLogger("test"), read_usage=memory)
+    monitor.check()
+    assert collected == [True]
+    assert monitor.usage == 180 * MIB and monitor.refusing  # still above the soft limit of 160 MiB
+
+
+async def test_real_process_memory_over_the_limit_is_refused_until_freed():
+    start_mib = resident_bytes() // MIB
+    config = MemoryLimiterConfig(limit_mib=start_mib + 60, spike_limit_mib=30, check_interval="10ms")
+    limiter = factory.create(create_settings("memory_limiter", Kind.PROCESSOR), config, SinkConsumer())
+    await limiter.start(Host(SelfTelemetry()))
+    try:
+        await consume_until(limiter, accepted=True)
+        ballast = b"\x01" * (128 * MIB)  # filled, so its pages are resident
+        await consume_until(limiter, accepted=False)
+        del ballast
+        await consume_until(limiter, accepted=True)
+    finally:
+        await limiter.shutdown()
+
+
+async def test_instances_of_one_id_share_one_monitor():
+    shared: dict = {}
+    config = MemoryLimiterConfig(limit_mib=4096, check_interval="10ms")
+    traces, logs = (factory.create(create_settings("memory_limiter", Kind.PROCESSOR, signals=[s], shared=shared),
+                                   config, SinkConsumer()) for s in (Signal.TRACES, Signal.LOGS))
+    assert traces.monitor is logs.monitor
+    host = Host(SelfTelemetry())
+    await traces.start(host)
+    await logs.start(host)
+    await traces.shutdown()
+    assert traces.monitor._task is not None  # logs still uses it
+    await logs.shutdown()
+    assert traces.monitor._task is None
+
+
+def test_spike_must_be_below_the_limit():
+    with pytest.raises(ValidationError, match=r"spike_limit_mib \(512\) must be less than limit_mib \(512\)"):
+        MemoryLimiterConfig(limit_mib=512, spike_limit_mib=512)
+    with pytest.raises(ValidationError, match="spike_limit_percentage .* must be less than limit_percentage"):
+        MemoryLimiterConfig(limit_percentage=50, spike_limit_percentage=60)
+
+
+def test_a_limit_is_required():
+    with pytest.raises(ValidationError, match="limit_mib is required"):
+        MemoryLimiterConfig()
+
+
+def test_limits_in_bytes():
+    assert MemoryLimiterConfig(limit_mib=100).limits_bytes(0) == (100 * MIB, 80 * MIB)
+    assert MemoryLimiterConfig(limit_mib=100, spike_limit_mib=10).limits_bytes(0) == (100 * MIB, 90 * MIB)
+    assert MemoryLimiterConfig(limit_percentage=50, spike_limit_percentage=10).limits_bytes(1000 * MIB) == (
+        500 * MIB, 400 * MIB)
+
+
+def test_resident_memory_is_measured():
+    assert 1 * MIB < resident_bytes() < 1 << 40
