@@ -1,0 +1,69 @@
+"""The prometheus exporter's config: where it listens, how names and labels look, and how many series it keeps."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from processor.config.models import ComponentConfig
+from processor.config.types import Duration, Endpoint
+
+#: Labels the exporter writes itself; const_labels may not reuse them.
+RESERVED_LABELS = frozenset({"provider", "model", "route", "tenant", "outcome", "reason", "gen_ai_token_type", "le",
+                             "quantile"})
+_METRIC_PREFIX = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+class LabelSources(BaseModel):
+    """Span or resource attribute keys that feed `route` and `tenant`, tried in order.
+
+    Empty (the default) means: use the stream record's own `route` / `tenant`, which the stream processors
+    filled from the instrumentation's conventions. When keys are given they win: the first key found on the
+    LLM span (then on its resource) is the label, and the record's field is the fallback.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    route: list[str] = Field(default_factory=list)
+    tenant: list[str] = Field(default_factory=list)
+
+
+class PrometheusConfig(ComponentConfig):
+    #: Where `/metrics` is served; port 0 picks a free port.
+    endpoint: Endpoint = "0.0.0.0:9464"
+    #: Prefix for every stream metric, joined with `_` (the tokenstream_* self-telemetry keeps its names).
+    namespace: str | None = None
+    #: Labels added to every stream metric.
+    const_labels: dict[str, str] = Field(default_factory=dict)
+    labels: LabelSources = Field(default_factory=LabelSources)
+    #: Label sets kept per metric; new ones beyond it are folded into one `__overflow__` series, and counted.
+    cardinality_limit: int = Field(1000, ge=1)
+    #: A series not updated for this long is removed.
+    metric_expiration: Duration = 300.0
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_is_a_metric_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not _METRIC_PREFIX.match(value):
+            raise ValueError(f'"{value}" is not a metric name prefix (letters, digits, _ and :, not starting '
+                             "with a digit)")
+        return value
+
+    @field_validator("const_labels")
+    @classmethod
+    def _const_labels_are_label_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _LABEL_NAME.match(name) or name.startswith("__"):
+                raise ValueError(f'"{name}" is not a label name (letters, digits and _, not starting with a digit '
+                                 "or __)")
+            if name in RESERVED_LABELS:
+                raise ValueError(f'"{name}" is a label the exporter sets itself; choose another name')
+        return value
+
+    @field_validator("metric_expiration")
+    @classmethod
+    def _expiration_positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("metric_expiration must be more than 0 (e.g. 5m)")
+        return value
