@@ -1,0 +1,80 @@
+"""What both transports do with a decoded export request: check, count, hand downstream, answer.
+
+Downstream errors become the statuses an OTLP client knows how to handle (processor.errors): retryable
+-> UNAVAILABLE/503 with a delay, permanent -> INVALID_ARGUMENT/400, no pipeline -> UNIMPLEMENTED/404.
+Any other error is treated as retryable, as the Collector does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from processor.component import CreateSettings
+from processor.errors import PermanentError, RetryableError
+from processor.model.batch import Batch, Signal, count_items
+from processor.receivers.otlp.failure import Failure
+from processor.receivers.otlp.validate import drop_invalid
+from processor.service.fanout import SignalRouter, UnsupportedSignal
+
+RESPONSE_TYPES: dict[Signal, type] = {
+    Signal.TRACES: ExportTraceServiceResponse,
+    Signal.LOGS: ExportLogsServiceResponse,
+    Signal.METRICS: ExportMetricsServiceResponse,
+}
+#: The partial_success field that counts rejected items, per signal.
+_REJECTED_FIELD = {Signal.TRACES: "rejected_spans", Signal.LOGS: "rejected_log_records",
+                   Signal.METRICS: "rejected_data_points"}
+
+
+class ExportHandler:
+    def __init__(self, settings: CreateSettings, next_consumer: SignalRouter) -> None:
+        self.receiver = str(settings.id)
+        self.log: logging.Logger = settings.logger
+        self.next = next_consumer
+        t = settings.telemetry
+        self._counters = {Signal.TRACES: (t.receiver_accepted, t.receiver_refused),
+                          Signal.LOGS: (t.receiver_accepted_logs, t.receiver_refused_logs),
+                          Signal.METRICS: (t.receiver_accepted_points, t.receiver_refused_points)}
+
+    def check_route(self, signal: Signal) -> None:
+        """Fail early, before the body is read, when no pipeline takes this signal."""
+        if not self.next.accepts(signal):
+            raise Failure.unimplemented(f"no pipeline takes {signal.value} from receiver {self.receiver}")
+
+    async def export(self, signal: Signal, request: Any, transport: str) -> Any:
+        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure."""
+        self.check_route(signal)
+        accepted, refused = (c.labels(self.receiver, transport) for c in self._counters[signal])
+        rejected, reason = drop_invalid(signal, request)
+        refused.inc(rejected)
+        items = count_items(signal, request)
+        if items:
+            try:
+                await self.next.consume(Batch(signal, request))
+            except Exception as exc:
+                refused.inc(items)
+                raise self._failure(exc) from exc
+            except BaseException:  # cancelled (client gone, shutdown): counted, not translated
+                refused.inc(items)
+                raise
+            accepted.inc(items)
+        response = RESPONSE_TYPES[signal]()
+        if rejected:
+            setattr(response.partial_success, _REJECTED_FIELD[signal], rejected)
+            response.partial_success.error_message = reason
+        return response
+
+    def _failure(self, exc: Exception) -> Failure:
+        if isinstance(exc, RetryableError):
+            return Failure.unavailable(f"downstream is full or down: {exc}", exc.retry_after)
+        if isinstance(exc, PermanentError):
+            return Failure.invalid(f"data refused: {exc}")
+        if isinstance(exc, UnsupportedSignal):
+            return Failure.unimplemented(str(exc))
+        self.log.exception("unexpected error from the pipeline; answering retryable")
+        return Failure.unavailable(f"internal error downstream: {exc}", None)

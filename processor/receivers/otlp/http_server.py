@@ -1,0 +1,109 @@
+"""OTLP/HTTP: POST /v1/traces, /v1/logs, /v1/metrics, in protobuf or JSON, answered in the request's encoding."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from google.protobuf.message import DecodeError, Message
+
+from processor.model import otlp_json
+from processor.model.batch import REQUEST_TYPES, Signal
+from processor.receivers.otlp.body import read_body
+from processor.receivers.otlp.config import HttpConfig
+from processor.receivers.otlp.export import ExportHandler
+from processor.receivers.otlp.failure import Failure
+from processor.receivers.otlp.security import BearerAuth
+from processor.service.http import HttpServer
+
+PATHS = {Signal.TRACES: "/v1/traces", Signal.LOGS: "/v1/logs", Signal.METRICS: "/v1/metrics"}
+_TRANSPORT = "http"
+
+
+@dataclass(frozen=True)
+class Codec:
+    content_type: str
+    decode: Callable[[Signal, bytes], Any]
+    encode: Callable[[Message], bytes]
+
+
+def _decode_protobuf(signal: Signal, body: bytes) -> Any:
+    try:
+        return REQUEST_TYPES[signal].FromString(body)
+    except DecodeError as exc:
+        raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
+
+
+def _decode_json(signal: Signal, body: bytes) -> Any:
+    try:
+        return otlp_json.decode(signal, body)
+    except otlp_json.OtlpJsonError as exc:
+        raise Failure.invalid(str(exc)) from None
+
+
+PROTOBUF = Codec("application/x-protobuf", _decode_protobuf, lambda message: message.SerializeToString())
+JSON = Codec("application/json", _decode_json, otlp_json.encode)
+CODECS = {codec.content_type: codec for codec in (PROTOBUF, JSON)}
+
+
+class HttpReceiver:
+    def __init__(self, config: HttpConfig, handler: ExportHandler) -> None:
+        self.config = config
+        self.handler = handler
+        self._auth = BearerAuth(config.auth) if config.auth else None
+        self._server: HttpServer | None = None
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        for signal, path in PATHS.items():
+            app.router.add_post(path, self._route(signal))
+        ssl_context = self.config.tls.ssl_context() if self.config.tls else None
+        server = HttpServer(app, self.config.endpoint, ssl_context=ssl_context)
+        try:
+            await server.start()
+        except OSError as exc:
+            await server.stop(grace=0)
+            raise OSError(f"cannot listen for OTLP/HTTP on {self.config.endpoint}: {exc.strerror or exc}") from exc
+        self._server, self.port = server, server.port
+
+    async def stop(self, grace: float) -> None:
+        """Close the listener at once; requests in flight get `grace` seconds to finish."""
+        if self._server is not None:
+            await self._server.stop(grace)
+            self._server = None
+
+    def _route(self, signal: Signal) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.Response:
+            return await self._handle(signal, request)
+
+        return handle
+
+    async def _handle(self, signal: Signal, request: web.Request) -> web.Response:
+        codec = CODECS.get(request.content_type)
+        try:
+            if self._auth is not None and not self._auth.allows(request.headers.get("Authorization")):
+                raise Failure.unauthenticated("missing or invalid bearer token")
+            if codec is None:
+                supported = ", ".join(CODECS)
+                return web.Response(status=415, text=f"unsupported content type {request.content_type!r}; "
+                                                     f"supported: {supported}")
+            self.handler.check_route(signal)
+            body = await read_body(request, self.config.max_request_size)
+            response = await self.handler.export(signal, codec.decode(signal, body), _TRANSPORT)
+        except Failure as failure:
+            return _error_response(failure, codec or JSON)
+        return web.Response(body=codec.encode(response), content_type=codec.content_type)
+
+
+def _error_response(failure: Failure, codec: Codec) -> web.Response:
+    headers = {}
+    if failure.retry_after is not None:
+        headers["Retry-After"] = str(math.ceil(failure.retry_after))
+    if failure.http_status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return web.Response(status=failure.http_status, body=codec.encode(failure.status()),
+                        content_type=codec.content_type, headers=headers)

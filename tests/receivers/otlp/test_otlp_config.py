@@ -1,0 +1,46 @@
+"""The otlp receiver's config: protocol defaults as in the Collector, sizes, TLS and auth shapes."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from processor.receivers.otlp.config import OtlpReceiverConfig
+
+
+def test_no_protocols_key_enables_both_on_the_standard_ports():
+    config = OtlpReceiverConfig.model_validate({})
+    assert config.protocols.grpc.endpoint == "0.0.0.0:4317"
+    assert config.protocols.http.endpoint == "0.0.0.0:4318"
+    assert config.protocols.http.max_request_size == config.protocols.grpc.max_recv_msg_size == 64 << 20
+
+
+def test_null_protocol_means_enabled_with_defaults_and_omitted_means_off():
+    config = OtlpReceiverConfig.model_validate({"protocols": {"grpc": None}})
+    assert config.protocols.grpc.endpoint == "0.0.0.0:4317" and config.protocols.http is None
+    config = OtlpReceiverConfig.model_validate({"protocols": {"http": {}}})
+    assert config.protocols.grpc is None and config.protocols.http.endpoint == "0.0.0.0:4318"
+
+
+def test_sizes_and_endpoints_are_parsed():
+    config = OtlpReceiverConfig.model_validate({"protocols": {
+        "grpc": {"endpoint": "127.0.0.1:14317", "max_recv_msg_size": "4MiB"},
+        "http": {"endpoint": ":14318", "max_request_size": "512KB"}}})
+    assert config.protocols.grpc.max_recv_msg_size == 4 << 20
+    assert config.protocols.http.max_request_size == 512_000
+    assert config.endpoints() == {"protocols::grpc::endpoint": "127.0.0.1:14317",
+                                  "protocols::http::endpoint": "0.0.0.0:14318"}
+
+
+@pytest.mark.parametrize(("protocols", "message"), [
+    ({}, "at least one protocol"),
+    ({"grpc": {"port": 1}}, "port"),
+    ({"websocket": {}}, "websocket"),
+    ({"http": {"max_request_size": "lots"}}, "not a size"),
+    ({"grpc": {"auth": {"bearer_token": "a", "bearer_token_file": "/t"}}}, "exactly one"),
+    ({"grpc": {"auth": {}}}, "exactly one"),
+    ({"http": {"tls": {"cert_file": "/c.pem"}}}, "key_file"),
+])
+def test_bad_config_is_reported(protocols, message):
+    with pytest.raises(ValidationError, match=message):
+        OtlpReceiverConfig.model_validate({"protocols": protocols})
