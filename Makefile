@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(BIN)/tokenstream run --config $(CONFIG)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check processor tests bench
+	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev

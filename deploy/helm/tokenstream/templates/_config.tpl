@@ -1,0 +1,71 @@
+{{/*
+The pipeline: .Values.config deep-merged over the chart default. The default is pipelines/default.yaml
+(pipelines/sidecar.yaml in sidecar mode) with Kafka taken from .Values.kafka; tests/deploy keeps them in step.
+*/}}
+{{- define "tokenstream.defaultConfig" -}}
+{{- $sidecar := eq .Values.mode "sidecar" }}
+receivers:
+  otlp:
+    protocols:
+      {{- /* In a sidecar only the gateway beside it, over localhost, may send. */}}
+      grpc: {endpoint: {{ ternary "127.0.0.1" "0.0.0.0" $sidecar }}:4317}
+      http: {endpoint: {{ ternary "127.0.0.1" "0.0.0.0" $sidecar }}:4318}
+processors:
+  memory_limiter: {limit_mib: {{ ternary 200 400 $sidecar }}}
+  stream_reconstruct: {conventions: [auto], wait: 5s}
+  cadence: {stall_gap: 2s}
+  retry_detect: {}
+  truncation: {}
+  cost: {}
+  batch: {}
+exporters:
+  kafka:
+    brokers: {{ toJson .Values.kafka.brokers }}
+    topics: {{ toJson .Values.kafka.topics }}
+    {{- with .Values.kafka.auth }}
+    {{- if .existingSecret }}
+    sasl:
+      mechanism: {{ .mechanism }}
+      username: ${env:KAFKA_SASL_USERNAME}
+      password: ${env:KAFKA_SASL_PASSWORD}
+    {{- end }}
+    {{- end }}
+    {{- if and .Values.persistence.enabled (eq .Values.mode "statefulset") }}
+    sending_queue:
+      storage: {directory: {{ .Values.persistence.mountPath }}/queue}
+    {{- end }}
+  prometheus:
+    endpoint: 0.0.0.0:9464
+extensions:
+  health_check: {endpoint: 0.0.0.0:13133}
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, batch]
+      exporters: [kafka, prometheus]
+{{- end }}
+
+{{- define "tokenstream.config" -}}
+{{- $config := mustMergeOverwrite (include "tokenstream.defaultConfig" . | fromYaml) .Values.config }}
+{{- include "tokenstream.dropNulls" $config }}
+{{- $exporters := get $config "exporters" | default dict }}
+{{- $kafka := get $exporters "kafka" }}
+{{- if and $kafka (empty (get $kafka "brokers")) }}
+{{- fail "kafka.brokers is empty: set it to your Kafka bootstrap servers, e.g. --set 'kafka.brokers={kafka.kafka:9092}' (or drop the kafka exporter through config)" }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* `key: null` in config removes that key from the default, as in Helm values. */}}
+{{- define "tokenstream.dropNulls" -}}
+{{- $map := . }}
+{{- range $key, $value := $map }}
+{{- if kindIs "invalid" $value }}
+{{- $_ := unset $map $key }}
+{{- else if kindIs "map" $value }}
+{{- include "tokenstream.dropNulls" $value }}
+{{- end }}
+{{- end }}
+{{- end }}
