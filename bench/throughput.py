@@ -135,11 +135,14 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         decode = ceilings.get((r["workload"], "ceiling-decode"))
         walk = ceilings.get((r["workload"], "ceiling-walk"))
-        ratio = lambda c: f"{r['spans_per_s'] / c:.2f}" if c else "-"  # noqa: E731
         lines.append(f"{r['workload']:<8} {r['target']:<15} {r['spans_per_s']:>10.0f} {r['events_per_s']:>11.0f} "
-                     f"{ratio(decode):>8} {ratio(walk):>7} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+                     f"{_ratio(r, decode):>8} {_ratio(r, walk):>7} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
                      f"{r['peak_rss_mib']:>8.0f} {r['failures']:>6}")
     return "\n".join(lines)
+
+
+def _ratio(row: dict, ceiling: float | None) -> str:
+    return f"{row['spans_per_s'] / ceiling:.2f}" if ceiling else "-"
 
 
 def main(argv: list[str] | None = None) -> int:

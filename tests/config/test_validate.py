@@ -40,7 +40,8 @@ def test_every_problem_is_reported_at_once_with_its_path():
         'exporters::kafak: unknown exporter type "kafak"; known types: debug, rec',
         'service::pipelines::traces: references processor "batch/slow" which is not configured; known types: rec',
         "service::pipelines::traces: has no exporters; list at least one under exporters",
-        'service::pipelines::spans: "spans" is not a signal; a pipeline id is traces, logs or metrics, optionally /name',
+        'service::pipelines::spans: "spans" is not a signal; a pipeline id is traces, logs or metrics, '
+        'optionally /name',
         'service::extensions: references extension "health" which is not configured',
     ]
 
