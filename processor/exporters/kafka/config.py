@@ -1,0 +1,96 @@
+"""The kafka exporter's config: topics, encodings, producer settings, retry and the sending queue."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiokafka import codec
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from processor.config.types import Duration, Size
+from processor.kafka.client import KafkaClientConfig
+
+MIB = 1 << 20
+_COMPRESSION_LIBRARIES = {"snappy": (codec.has_snappy, "cramjam"), "lz4": (codec.has_lz4, "cramjam"),
+                          "zstd": (codec.has_zstd, "cramjam")}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicsConfig(_Section):
+    """Topic names; null turns that output off."""
+
+    spans: str | None = "llm.spans"
+    streams: str | None = "llm.streams"
+    anomalies: str | None = "llm.stream.anomalies"
+
+
+class EncodingConfig(_Section):
+    spans: Literal["otlp_proto", "otlp_json"] = "otlp_proto"
+    records: Literal["proto", "json"] = "proto"
+
+
+class RetryConfig(_Section):
+    """Backoff between attempts on retriable errors. `max_elapsed_time: 0` retries without a deadline.
+
+    With a persistent queue the deadline does not apply: records on disk are retried until the broker
+    is back, since they were already acknowledged upstream.
+    """
+
+    initial_interval: Duration = 0.5
+    max_interval: Duration = 30.0
+    max_elapsed_time: Duration = 300.0
+    multiplier: float = Field(1.5, ge=1.0)
+
+
+class StorageConfig(_Section):
+    directory: str
+
+
+class SendingQueueConfig(_Section):
+    #: Records (Kafka messages) waiting for the broker's acknowledgement, at most.
+    queue_size: int = Field(1000, gt=0)
+    when_full: Literal["block", "drop_newest"] = "block"
+    storage: StorageConfig | None = None
+
+
+class CreateTopicsConfig(_Section):
+    partitions: int = Field(1, gt=0)
+    replication_factor: int = Field(1, gt=0)
+
+
+class KafkaExporterConfig(KafkaClientConfig):
+    topics: TopicsConfig = Field(default_factory=TopicsConfig)
+    encoding: EncodingConfig = Field(default_factory=EncodingConfig)
+    #: One spans message per trace, keyed by its trace id.
+    partition_by_trace_id: bool = True
+    #: The largest record (value, key and headers); bigger OTLP requests are split, never dropped.
+    max_message_bytes: Size = Field(MIB, gt=1024)
+    acks: Literal["all", 0, 1] = "all"
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    linger: Duration = 0.005
+    max_batch_size: Size = Field(256 * 1024, gt=0)
+    request_timeout: Duration = 30.0
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    create_topics: CreateTopicsConfig | None = None
+    sending_queue: SendingQueueConfig = Field(default_factory=SendingQueueConfig)
+    #: How long shutdown waits for queued records to be acknowledged.
+    flush_timeout: Duration = 10.0
+
+    @field_validator("acks", mode="before")
+    @classmethod
+    def _acks(cls, value: Any) -> Any:
+        if value in (-1, "-1"):
+            return "all"
+        return int(value) if value in ("0", "1") else value
+
+    @field_validator("compression")
+    @classmethod
+    def _compression_available(cls, value: str) -> str:
+        needed = _COMPRESSION_LIBRARIES.get(value)
+        if needed and not needed[0]():
+            raise ValueError(f'"{value}" compression needs the Python package {needed[1]}; use none or gzip, '
+                             f"or install {needed[1]}")
+        return value

@@ -1,0 +1,67 @@
+"""A batch -> the Kafka records it makes: spans messages (one per trace by default), one record per
+stream record and per anomaly. Keys are trace ids as 32 lowercase hex characters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from processor.exporters.kafka.config import KafkaExporterConfig
+from processor.exporters.kafka.record import OutgoingRecord
+from processor.exporters.kafka.split import by_trace, fit
+from processor.kafka import headers as h
+from processor.model import otlp_json
+from processor.model.batch import Batch, Signal, count_items
+from processor.model.records import to_json_bytes
+
+#: Room left in max_message_bytes for the record's key, headers and framing.
+_RECORD_OVERHEAD = 256
+
+
+class RecordEncoder:
+    def __init__(self, config: KafkaExporterConfig) -> None:
+        self.topics = config.topics
+        self.partition_by_trace_id = config.partition_by_trace_id
+        self.limit = config.max_message_bytes - _RECORD_OVERHEAD
+        if config.encoding.spans == "otlp_json":
+            self.encode_spans: Callable = otlp_json.encode
+            self.spans_headers = h.make_headers(h.JSON, h.SPANS_SCHEMA)
+        else:
+            self.encode_spans = _serialize
+            self.spans_headers = h.make_headers(h.PROTOBUF, h.SPANS_SCHEMA)
+        json_records = config.encoding.records == "json"
+        self.encode_record = to_json_bytes if json_records else _serialize
+        content_type = h.JSON if json_records else h.PROTOBUF
+        self.stream_headers = h.make_headers(content_type, h.STREAM_SCHEMA)
+        self.anomaly_headers = h.make_headers(content_type, h.ANOMALY_SCHEMA)
+
+    def records(self, batch: Batch) -> list[OutgoingRecord]:
+        out: list[OutgoingRecord] = []
+        if self.topics.spans and batch.signal is Signal.TRACES:
+            out += self._spans(batch.request)
+        if self.topics.streams:
+            out += [OutgoingRecord("streams", self.topics.streams, r.trace_id.hex().encode(), self.encode_record(r),
+                                   self.stream_headers) for r in batch.streams]
+        if self.topics.anomalies:
+            out += [OutgoingRecord("anomalies", self.topics.anomalies, a.trace_id.hex().encode(),
+                                   self.encode_record(a), self.anomaly_headers) for a in batch.anomalies]
+        return out
+
+    def _spans(self, request) -> list[OutgoingRecord]:
+        if self.partition_by_trace_id:
+            keyed = [(trace_id.hex().encode(), part) for trace_id, part in by_trace(request).items()]
+        elif count_items(Signal.TRACES, request):
+            traces = by_trace_ids(request)
+            keyed = [(next(iter(traces)).hex().encode() if len(traces) == 1 else None, request)]
+        else:
+            keyed = []
+        return [OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers,
+                               count_items(Signal.TRACES, piece))
+                for key, part in keyed for piece, data in fit(part, self.encode_spans, self.limit)]
+
+
+def by_trace_ids(request) -> set[bytes]:
+    return {span.trace_id for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans}
+
+
+def _serialize(message) -> bytes:
+    return message.SerializeToString()

@@ -1,0 +1,208 @@
+"""The kafka exporter: spans, stream records and anomalies to three topics, counted only when acknowledged.
+
+When `consume` returns, the batch is safe:
+- with `sending_queue.storage`, its records are fsync'd to the on-disk queue (they survive a broker
+  outage and a restart; at-least-once, so a topic may hold a record twice, counted in
+  `tokenstream_exporter_redelivered_records_total`);
+- without it, the broker has acknowledged every record. The in-memory queue only bounds how many
+  records are in flight; nothing is acknowledged upstream before the broker acknowledged it, so a
+  crash loses nothing that was acknowledged. When the retry deadline passes, `consume` raises
+  RetryableError and the receiver asks its client to send again.
+A full queue blocks `consume` (backpressure up to the receiver), or with `drop_newest` drops the
+batch's records and counts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import Counter as Tally
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter
+
+from processor.component import ComponentBase, CreateSettings
+from processor.errors import RetryableError
+from processor.exporters.kafka.config import KafkaExporterConfig
+from processor.exporters.kafka.disklog import DiskLog
+from processor.exporters.kafka.encode import RecordEncoder
+from processor.exporters.kafka.queue import Delivery, SendQueue
+from processor.exporters.kafka.record import OutgoingRecord
+from processor.exporters.kafka.sender import Sender
+from processor.kafka import embedded
+from processor.kafka.topics import create_topics
+from processor.model.batch import Batch
+
+_redelivered: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
+
+
+def redelivered_counter(registry: CollectorRegistry) -> Counter:
+    """One counter per telemetry registry, however many kafka exporters share it."""
+    if registry not in _redelivered:
+        _redelivered[registry] = Counter(
+            "tokenstream_exporter_redelivered_records",
+            "Records sent again (after a retriable failure, or read back from the on-disk queue at start); "
+            "the topic may hold them twice.", ["exporter", "kind"], registry=registry)
+    return _redelivered[registry]
+
+
+class KafkaExporter(ComponentBase):
+    def __init__(self, settings: CreateSettings, config: KafkaExporterConfig) -> None:
+        self.config = config
+        self.id = str(settings.id)
+        self.log: logging.Logger = settings.logger
+        telemetry = settings.telemetry
+        self.sent, self.failed, self.dropped = telemetry.exporter_sent, telemetry.exporter_failed, \
+            telemetry.exporter_dropped
+        self.latency = telemetry.export_latency.labels(self.id)
+        self.redelivered = redelivered_counter(telemetry.registry)
+        size_gauge = telemetry.queue_size.labels(self.id)
+        self.capacity_gauge = telemetry.queue_capacity.labels(self.id)
+        queue_config = config.sending_queue
+        self.queue = SendQueue(queue_config.queue_size, block=queue_config.when_full == "block",
+                               on_size=size_gauge.set)
+        self.encoder = RecordEncoder(config)
+        self.disk: DiskLog | None = None
+        self.sender: Sender | None = None
+        self._task: asyncio.Task | None = None
+        self._uses_embedded = False
+        self.bootstrap: list[str] = []
+
+    async def start(self, host) -> None:
+        config = self.config
+        if config.uses_embedded():
+            self.bootstrap = [await embedded.acquire_shared(self.log)]
+            self._uses_embedded = True
+        else:
+            self.bootstrap = list(config.brokers)
+        client_kwargs = config.client_kwargs(self.bootstrap)
+        if config.create_topics is not None:
+            await self._create_topics(client_kwargs)
+        storage = config.sending_queue.storage
+        if storage is not None:
+            self.disk = DiskLog(Path(storage.directory) / self.id.replace("/", "_"), log=self.log)
+            recovered = await asyncio.to_thread(self.disk.open)
+            if recovered:
+                self.log.info("kafka: re-sending %d records left in the queue at %s", len(recovered),
+                              self.disk.directory)
+                for record in recovered:
+                    self.redelivered.labels(self.id, record.kind).inc(record.items)
+                self.queue.add_recovered(len(recovered))
+                self.queue.put(recovered)
+        self.capacity_gauge.set(config.sending_queue.queue_size)
+        self.sender = Sender(self.queue, self._producer_kwargs(client_kwargs), config.retry,
+                             retry_forever=self.disk is not None, settle=self._settle, on_resend=self._on_resend,
+                             log=self.log)
+        self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
+        self.log.info("kafka exporter sending to %s (%s)", ",".join(self.bootstrap),
+                      "persistent queue" if self.disk else "in-memory queue")
+
+    def _producer_kwargs(self, client_kwargs: dict) -> dict:
+        config = self.config
+        return {
+            **client_kwargs,
+            "acks": -1 if config.acks == "all" else config.acks,
+            "compression_type": None if config.compression == "none" else config.compression,
+            "linger_ms": int(config.linger * 1000),
+            "max_batch_size": config.max_batch_size,
+            # A record of max_message_bytes must pass aiokafka's own size check.
+            "max_request_size": max(config.max_message_bytes, config.max_batch_size) + 4096,
+            "request_timeout_ms": max(1, int(config.request_timeout * 1000)),
+            "enable_idempotence": False,  # the embedded broker (tansu) has no idempotent producer
+        }
+
+    async def _create_topics(self, client_kwargs: dict) -> None:
+        topics = [t for t in (self.config.topics.spans, self.config.topics.streams, self.config.topics.anomalies) if t]
+        settings = self.config.create_topics
+        try:
+            await asyncio.wait_for(create_topics(client_kwargs, topics, partitions=settings.partitions,
+                                                 replication_factor=settings.replication_factor, log=self.log),
+                                   self.config.request_timeout)
+        except Exception as exc:  # noqa: BLE001 - the broker may be down now; records wait in the queue
+            self.log.warning("kafka: could not create topics %s: %s", topics, exc or type(exc).__name__)
+
+    async def consume(self, batch: Batch) -> None:
+        if self.sender is None:
+            raise RetryableError("kafka exporter is not running")
+        records = self.encoder.records(batch)
+        if not records:
+            return
+        if not await self.queue.reserve(len(records)):
+            for kind, items in _items_by_kind(records).items():
+                self.dropped.labels(self.id, kind).inc(items)
+            return
+        delivery = None
+        try:
+            now = time.monotonic()
+            for record in records:
+                record.enqueued_at = now
+            if self.disk is not None:
+                await self.disk.append(records)
+            else:
+                delivery = Delivery(len(records))
+                for record in records:
+                    record.delivery = delivery
+        except BaseException as exc:
+            self.queue.finish(len(records))
+            if isinstance(exc, OSError):
+                raise RetryableError(f"kafka: cannot write the on-disk queue: {exc}") from exc
+            raise
+        self.queue.put(records)
+        if delivery is not None:
+            await delivery.wait()
+
+    def _settle(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
+        """`record` leaves the queue: acknowledged (error None) or failed for good."""
+        if error is None:
+            self.sent.labels(self.id, record.kind).inc(record.items)
+            if record.enqueued_at is not None:
+                self.latency.observe(time.monotonic() - record.enqueued_at)
+        else:
+            self.failed.labels(self.id, record.kind).inc(record.items)
+            self.log.error("kafka: %d %s not delivered to %s: %s: %s", record.items, record.kind, record.topic,
+                           type(error).__name__, error)
+        if record.segment is not None and self.disk is not None:
+            self.disk.release(record.segment)
+        if isinstance(record.delivery, Delivery):
+            record.delivery.settle(error, retryable=retryable)
+        self.queue.finish()
+
+    def _on_resend(self, record: OutgoingRecord) -> None:
+        self.redelivered.labels(self.id, record.kind).inc(record.items)
+
+    async def shutdown(self) -> None:
+        try:
+            if self._task is not None:
+                await self._drain()
+        finally:
+            if self.disk is not None:
+                self.disk.close()
+            if self._uses_embedded:
+                self._uses_embedded = False
+                await embedded.release_shared()
+
+    async def _drain(self) -> None:
+        self.queue.close()
+        flushed = await self.queue.wait_empty(self.config.flush_timeout)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        await self.sender.close(timeout=5.0 if flushed else 1.0)
+        left = self.queue.unsent()
+        if left or self.queue.size:
+            where = "they stay in the on-disk queue and are sent on the next start" if self.disk else "they are lost"
+            self.log.warning("kafka: %d records not acknowledged by the broker at shutdown; %s", self.queue.size,
+                             where)
+        if self.disk is None:
+            for record in left:
+                self._settle(record, RetryableError("kafka exporter shut down"), True)
+        self.sender = None
+
+
+def _items_by_kind(records: list[OutgoingRecord]) -> Tally:
+    tally: Tally = Tally()
+    for record in records:
+        tally[record.kind] += record.items
+    return tally

@@ -1,0 +1,136 @@
+"""The bounded sending queue: records handed over and not yet acknowledged (or failed) by the broker.
+
+`size` counts every such record: waiting to be sent, in flight, or waiting for a retry. A caller
+reserves room first (`reserve`): with `block` it waits for room, with `drop_newest` it is told no.
+A reservation larger than the whole capacity is let in when the queue is empty, so it cannot wait
+forever. Everything runs on the event loop; aiokafka's delivery callbacks call `finish` and `retry`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+
+from processor.errors import PermanentError, RetryableError
+from processor.exporters.kafka.record import OutgoingRecord
+
+
+class Delivery:
+    """The records of one `consume` call: done when each is acknowledged or has failed for good."""
+
+    def __init__(self, count: int) -> None:
+        self.pending = count
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.retryable: BaseException | None = None
+        self.permanent: BaseException | None = None
+
+    def settle(self, error: BaseException | None, *, retryable: bool) -> None:
+        if error is not None:
+            if retryable:
+                self.retryable = error
+            else:
+                self.permanent = error
+        self.pending -= 1
+        if self.pending <= 0 and not self.future.done():
+            self.future.set_result(None)
+
+    async def wait(self) -> None:
+        await asyncio.shield(self.future)
+        if self.retryable is not None:
+            raise RetryableError(f"kafka: records not acknowledged by the broker: {self.retryable}")
+        if self.permanent is not None:
+            raise PermanentError(f"kafka: the broker refused records: {self.permanent}")
+
+
+class SendQueue:
+    def __init__(self, capacity: int, *, block: bool, on_size: Callable[[int], None] = lambda _: None) -> None:
+        self.capacity = capacity
+        self.block = block
+        self.size = 0
+        self.closed = False
+        self._on_size = on_size
+        self._ready: deque[OutgoingRecord] = deque()
+        self._delayed: list[tuple[float, int, OutgoingRecord]] = []
+        self._order = itertools.count()
+        self._event = asyncio.Event()
+
+    async def reserve(self, count: int) -> bool:
+        """Room for `count` records; False when full and dropping. Raises RetryableError once closed."""
+        while not self._has_room(count):
+            if not self.block:
+                return False
+            await self._changed()
+        if self.closed:
+            raise RetryableError("kafka exporter is shutting down")
+        self._resize(count)
+        return True
+
+    def _has_room(self, count: int) -> bool:
+        return self.closed or self.size == 0 or self.size + count <= self.capacity
+
+    def add_recovered(self, count: int) -> None:
+        """Records found on disk at start: they take room without asking (they were accepted before)."""
+        self._resize(count)
+
+    def put(self, records: list[OutgoingRecord]) -> None:
+        self._ready.extend(records)
+        self._notify()
+
+    def retry(self, record: OutgoingRecord, delay: float) -> None:
+        heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._order), record))
+        self._notify()
+
+    def finish(self, count: int = 1) -> None:
+        """`count` reserved records left the queue: acknowledged, failed for good, or never put."""
+        self._resize(-count)
+
+    async def take(self, limit: int) -> list[OutgoingRecord]:
+        """Up to `limit` records that are due to be sent; waits until there is at least one."""
+        while True:
+            now = time.monotonic()
+            while self._delayed and self._delayed[0][0] <= now:
+                self._ready.append(heapq.heappop(self._delayed)[2])
+            if self._ready:
+                return [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
+            timeout = self._delayed[0][0] - now if self._delayed else None
+            await self._changed(timeout)
+
+    def unsent(self) -> list[OutgoingRecord]:
+        """Every record waiting to be sent or retried (not in flight), removed from the queue."""
+        records = list(self._ready) + [entry[2] for entry in self._delayed]
+        self._ready.clear()
+        self._delayed.clear()
+        return records
+
+    async def wait_empty(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.size > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await self._changed(remaining)
+        return True
+
+    def close(self) -> None:
+        """Wake every waiting `reserve`, which then fails: nothing new is accepted."""
+        self.closed = True
+        self._notify()
+
+    def _resize(self, delta: int) -> None:
+        self.size += delta
+        self._on_size(self.size)
+        self._notify()
+
+    def _notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def _changed(self, timeout: float | None = None) -> None:
+        event = self._event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)

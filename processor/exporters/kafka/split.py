@@ -1,0 +1,103 @@
+"""Cutting an OTLP trace request into Kafka-sized pieces.
+
+`by_trace` groups spans by trace id, keeping each span under its own resource and scope. `fit`
+splits a request whose encoding is over the size limit: by resource, then by scope, then by span,
+until every piece fits. A single span bigger than the limit is sent alone, never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+
+def by_trace(request: ExportTraceServiceRequest) -> dict[bytes, ExportTraceServiceRequest]:
+    """One request per trace id, in order of first appearance."""
+    trace_ids = {span.trace_id for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans}
+    if len(trace_ids) <= 1:
+        return {trace_id: request for trace_id in trace_ids}
+    parts: dict[bytes, ExportTraceServiceRequest] = {}
+    for rs in request.resource_spans:
+        resource_of: dict[bytes, object] = {}
+        for ss in rs.scope_spans:
+            scope_of: dict[bytes, object] = {}
+            for span in ss.spans:
+                target = scope_of.get(span.trace_id)
+                if target is None:
+                    resource = resource_of.get(span.trace_id)
+                    if resource is None:
+                        part = parts.setdefault(span.trace_id, ExportTraceServiceRequest())
+                        resource = resource_of[span.trace_id] = part.resource_spans.add()
+                        resource.resource.CopyFrom(rs.resource)
+                        resource.schema_url = rs.schema_url
+                    target = scope_of[span.trace_id] = resource.scope_spans.add()
+                    target.scope.CopyFrom(ss.scope)
+                    target.schema_url = ss.schema_url
+                target.spans.add().CopyFrom(span)
+    return parts
+
+
+def fit(request: ExportTraceServiceRequest, encode: Callable[[ExportTraceServiceRequest], bytes],
+        limit: int) -> list[tuple[ExportTraceServiceRequest, bytes]]:
+    """(piece, its encoding) pairs, each encoding at most `limit` bytes unless it is one span."""
+    data = encode(request)
+    if len(data) <= limit:
+        return [(request, data)]
+    pieces = _split(request, math.ceil(len(data) / limit))
+    if pieces is None:
+        return [(request, data)]
+    return [fitted for piece in pieces for fitted in fit(piece, encode, limit)]
+
+
+def _split(request: ExportTraceServiceRequest, count: int) -> list[ExportTraceServiceRequest] | None:
+    """About `count` pieces of similar size, cut at the highest level that has more than one child."""
+    resources = request.resource_spans
+    if len(resources) > 1:
+        groups = _groups(list(resources), count)
+        return [_request(group) for group in groups]
+    if not resources:
+        return None
+    rs = resources[0]
+    if len(rs.scope_spans) > 1:
+        return [_request([_resource(rs, group)]) for group in _groups(list(rs.scope_spans), count)]
+    if not rs.scope_spans or len(rs.scope_spans[0].spans) <= 1:
+        return None
+    ss = rs.scope_spans[0]
+    pieces = []
+    for group in _groups(list(ss.spans), count):
+        scope = ss.__class__(scope=ss.scope, schema_url=ss.schema_url)
+        scope.spans.extend(group)
+        pieces.append(_request([_resource(rs, [scope])]))
+    return pieces
+
+
+def _groups(items: list, count: int) -> list[list]:
+    """`items` cut into at most `count` (and at least two) runs of about equal encoded size, in order."""
+    count = max(2, min(count, len(items)))
+    sizes = [item.ByteSize() for item in items]
+    target = sum(sizes) / count
+    groups: list[list] = [[]]
+    filled = 0
+    for item, size in zip(items, sizes, strict=True):
+        if groups[-1] and filled + size > target and len(groups) < count:
+            groups.append([])
+            filled = 0
+        groups[-1].append(item)
+        filled += size
+    if len(groups) == 1:  # one item holds nearly everything: still make progress
+        groups = [groups[0][:1], groups[0][1:]]
+    return groups
+
+
+def _resource(rs, scopes: list):
+    resource = rs.__class__(resource=rs.resource, schema_url=rs.schema_url)
+    resource.scope_spans.extend(scopes)
+    return resource
+
+
+def _request(resources: list) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    request.resource_spans.extend(resources)
+    return request

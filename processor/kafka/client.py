@@ -1,0 +1,97 @@
+"""Client settings every Kafka component shares: brokers, client id, TLS and SASL.
+
+`brokers` empty, missing, `[""]` (an unset `${env:...}`) or `[embedded]` means: start the embedded
+broker (processor.kafka.embedded). Secrets such as the SASL password usually come from `${env:...}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any, Literal
+
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from aiokafka.helpers import create_ssl_context
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from processor.config.models import ComponentConfig
+
+EMBEDDED = "embedded"
+
+
+class KafkaTlsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_verify: bool = False
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = create_ssl_context(cafile=self.ca_file, certfile=self.cert_file, keyfile=self.key_file)
+        if self.insecure_skip_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
+class KafkaSaslConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    username: str
+    password: str = Field(repr=False)
+
+
+class KafkaClientConfig(ComponentConfig):
+    brokers: list[str] = Field(default_factory=list)
+    client_id: str = "tokenstream"
+    tls: KafkaTlsConfig | None = None
+    sasl: KafkaSaslConfig | None = None
+
+    @field_validator("brokers", mode="before")
+    @classmethod
+    def _brokers_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):  # `brokers: host:9092` or an env var holding "a:9092,b:9092"
+            return [part for part in value.split(",")]
+        return value
+
+    @field_validator("brokers")
+    @classmethod
+    def _brokers_shape(cls, brokers: list[str]) -> list[str]:
+        named = [b.strip() for b in brokers if b.strip()]
+        if EMBEDDED in named and len(named) > 1:
+            raise ValueError(f'"{EMBEDDED}" cannot be combined with other brokers')
+        for broker in named:
+            host, sep, port = broker.rpartition(":")
+            if broker != EMBEDDED and (not sep or not host or not port.isdigit() or not 0 < int(port) < 65536):
+                raise ValueError(f'"{broker}" is not a broker address (e.g. kafka-1:9092), nor "{EMBEDDED}"')
+        return named
+
+    def uses_embedded(self) -> bool:
+        return not self.brokers or self.brokers == [EMBEDDED]
+
+    def client_kwargs(self, bootstrap: list[str]) -> dict[str, Any]:
+        """Keyword arguments for an aiokafka producer, consumer or admin client."""
+        kwargs: dict[str, Any] = {"bootstrap_servers": bootstrap, "client_id": self.client_id}
+        if self.tls is not None:
+            kwargs["ssl_context"] = self.tls.ssl_context()
+        if self.sasl is not None:
+            kwargs["security_protocol"] = "SASL_SSL" if self.tls else "SASL_PLAINTEXT"
+            kwargs["sasl_mechanism"] = self.sasl.mechanism
+            kwargs["sasl_plain_username"] = self.sasl.username
+            kwargs["sasl_plain_password"] = self.sasl.password
+        elif self.tls is not None:
+            kwargs["security_protocol"] = "SSL"
+        return kwargs
+
+
+def is_retriable(error: BaseException) -> bool:
+    """Worth sending again: the broker is away or busy, not refusing the record itself.
+
+    aiokafka marks most such errors `retriable`; a timeout (a batch expired while the broker was
+    unreachable) and a lost connection are not marked but are transient too.
+    """
+    if isinstance(error, KafkaTimeoutError | KafkaConnectionError | asyncio.TimeoutError | ConnectionError):
+        return True
+    return bool(getattr(error, "retriable", False))

@@ -1,0 +1,89 @@
+"""A TCP proxy in front of a broker, to cut the network and restore it: a Kafka outage without losing
+the broker's data (the embedded broker keeps topics in memory only, so a real restart empties it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+from processor.kafka.embedded import EmbeddedBroker, free_port
+
+
+class CuttableProxy:
+    """Listens on its own loopback port in a background thread and forwards to `target`."""
+
+    def __init__(self, target: tuple[str, int], port: int | None = None) -> None:
+        self.target = target
+        self.port = port or free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kafka-proxy", daemon=True)
+        self._thread.start()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def start(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(10)
+
+    def stop(self) -> None:
+        """Stop listening and drop every open connection, as a dead broker or network would."""
+        asyncio.run_coroutine_threadsafe(self._cut(), self._loop).result(10)
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    async def _listen(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
+        self._writers.discard(writer)
+
+
+class FlakyKafka:
+    """A broker reached through a proxy: `stop()` cuts it off, `start()` brings it back, data intact."""
+
+    def __init__(self) -> None:
+        self.proxy_port = free_port()
+        self.broker = EmbeddedBroker(advertised=f"127.0.0.1:{self.proxy_port}")
+        self.proxy = CuttableProxy((self.broker.host, self.broker.port), self.proxy_port)
+        self.bootstrap = f"127.0.0.1:{self.proxy_port}"
+
+    def open(self) -> FlakyKafka:
+        self.broker.start()
+        self.proxy.start()
+        return self
+
+    def stop(self) -> None:
+        self.proxy.stop()
+
+    def start(self) -> None:
+        self.proxy.start()
+
+    def close(self) -> None:
+        self.proxy.close()
+        self.broker.stop()
