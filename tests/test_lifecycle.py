@@ -29,6 +29,11 @@ MINIMAL_CONFIGS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "exporter/file": lambda tmp: {"path": str(tmp / "out.jsonl")},
 }
 
+#: "kind/type" -> the components it looks up in the host at start (created with their default config, not started).
+HOST_NEEDS: dict[str, list[str]] = {
+    "exporter/streamz": ["extension/streamz"],
+}
+
 TIMEOUT = 30
 
 
@@ -80,6 +85,9 @@ def test_minimal_configs_name_registered_components():
 @pytest.mark.parametrize("factory", ALL)
 async def test_start_then_shutdown(factory: Factory, tmp_path: Path):
     host = Host(SelfTelemetry())
+    for needed in HOST_NEEDS.get(_key(factory), []):
+        kind, type_ = needed.split("/", 1)
+        host.components[needed] = _create(factories()[Kind(kind)][type_], tmp_path, host)
     component = _create(factory, tmp_path, host)
     async with asyncio.timeout(TIMEOUT):
         await component.start(host)

@@ -1,0 +1,112 @@
+"""The streamz exporter: where it finds chunk times, what it hands the extension, and how it fails to start."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from processor.component import Kind
+from processor.conventions.base import LlmCall
+from processor.exporters.streamz import factory as exporter_factory
+from processor.exporters.streamz.chunks import CHUNK_EVENT
+from processor.extensions.streamz import factory as extension_factory
+from processor.model.batch import Batch, Signal
+from processor.model.records import StreamRecord, anomaly_for
+from processor.service.host import Host
+from processor.service.telemetry import SelfTelemetry
+from processor.stream.work import StreamWork, TraceState
+from processor.testing import create_settings
+
+S = 1_000_000_000
+T0 = 1_700_000_000 * S
+
+
+def record(n: int, **fields) -> StreamRecord:
+    return StreamRecord(trace_id=bytes([n]) * 16, span_id=bytes([n]) * 8, route="/chat", outcome="completed",
+                        start_time_unix_nano=T0, **fields)
+
+
+async def started(extension_id: str = "streamz", host: Host | None = None):
+    host = host or Host(SelfTelemetry())
+    extension = extension_factory.create(create_settings(extension_id, Kind.EXTENSION, telemetry=host.telemetry),
+                                         extension_factory.config_model.model_validate({"endpoint": "127.0.0.1:0"}),
+                                         None)
+    host.components[f"extension/{extension_id}"] = extension
+    exporter = exporter_factory.create(create_settings("streamz", Kind.EXPORTER, telemetry=host.telemetry),
+                                       exporter_factory.config_model.model_validate({"extension": extension_id}),
+                                       None)
+    await exporter.start(host)
+    return extension, exporter, host
+
+
+def kept(extension) -> dict[str, dict]:
+    return {e["record"]["span_id"]: e for e in extension.buffer.query()["streams"]}
+
+
+async def test_chunk_times_come_from_the_stream_processors_work_items():
+    extension, exporter, _ = await started()
+    batch = Batch.empty(Signal.TRACES)  # a background flush: records, no spans
+    final = record(1)
+    work = StreamWork(LlmCall(record=final, chunk_times=[T0 + 3 * S, T0 + S]), final, TraceState(final.trace_id))
+    batch.extra["stream_work"] = [work]
+    batch.streams.append(final)
+    await exporter.consume(batch)
+    timeline = kept(extension)[final.span_id.hex()]["timeline"]
+    assert timeline["chunks"] == [1.0, 3.0]
+    assert [s["gap_s"] for s in timeline["stalls"]] == [2.0]
+
+
+async def test_chunk_times_come_from_the_spans_chunk_events_otherwise():
+    extension, exporter, _ = await started()
+    batch = Batch.empty(Signal.TRACES)
+    scope = batch.request.resource_spans.add().scope_spans.add()
+    for n in (1, 2):
+        span = scope.spans.add(trace_id=bytes([n]) * 16, span_id=bytes([n]) * 8, name="openai.chat")
+        span.events.add(name=CHUNK_EVENT, time_unix_nano=T0 + n * S)
+        span.events.add(name="other.event", time_unix_nano=T0 + 9 * S)
+    batch.streams.append(record(2))  # span 1 has no record in this batch: not read
+    await exporter.consume(batch)
+    assert list(kept(extension)) == [(bytes([2]) * 8).hex()]
+    assert kept(extension)[(bytes([2]) * 8).hex()]["timeline"]["chunks"] == [2.0]
+
+
+async def test_without_chunk_events_the_record_is_kept_with_its_own_times_only():
+    extension, exporter, host = await started()
+    batch = Batch.empty(Signal.TRACES)
+    batch.streams.append(record(3, first_chunk_time_unix_nano=T0 + S, end_time_unix_nano=T0 + 2 * S, ttft_s=1.0))
+    batch.anomalies.append(anomaly_for(batch.streams[0], "slow_first_token", severity="warning",
+                                       time_unix_nano=T0, detail="p95 1.0s over 0.5s"))
+    await exporter.consume(batch)
+    entry = kept(extension)[(bytes([3]) * 8).hex()]
+    assert entry["record"]["ttft_s"] == 1.0 and entry["record"]["route"] == "/chat"
+    assert entry["timeline"]["source"] == "summary" and entry["timeline"]["first_token_s"] == 1.0
+    assert [a["detail"] for a in entry["anomalies"]] == ["p95 1.0s over 0.5s"]
+    sent = host.telemetry.exporter_sent
+    assert sent.labels("streamz", "streams")._value.get() == 1
+    assert sent.labels("streamz", "anomalies")._value.get() == 1
+
+
+async def test_a_batch_without_records_changes_nothing():
+    extension, exporter, _ = await started()
+    batch = Batch.empty(Signal.TRACES)
+    batch.request.resource_spans.add().scope_spans.add().spans.add(span_id=b"\x01" * 8)
+    await exporter.consume(batch)
+    assert extension.buffer.recorded == 0
+
+
+async def test_it_feeds_the_named_extension():
+    extension, exporter, _ = await started("streamz/ops")
+    assert exporter.buffer is extension.buffer
+
+
+async def test_start_fails_and_says_what_to_configure_without_its_extension():
+    exporter = exporter_factory.create(create_settings("streamz", Kind.EXPORTER),
+                                       exporter_factory.config_model.model_validate({}), None)
+    with pytest.raises(RuntimeError, match=r"extensions::streamz and add it to service::extensions"):
+        await exporter.start(Host(SelfTelemetry()))
+
+
+@pytest.mark.parametrize("value", ["health_check", "Streamz", "streamz/"])
+def test_the_extension_must_be_a_streamz_id(value):
+    with pytest.raises(ValidationError, match="is not a"):
+        exporter_factory.config_model.model_validate({"extension": value})
