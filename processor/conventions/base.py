@@ -57,6 +57,13 @@ class LlmCall:
     #: Text of the completion as the span recorded it, and as rebuilt from chunk payloads, where available.
     completion_text: str | None = None
     chunk_text: str | None = None
+    #: The call's duration as the library reported it (vLLM `gen_ai.latency.e2e`, Vercel `msToFinish`), seconds.
+    reported_duration_s: float | None = None
+    #: Time the request waited in the serving engine's queue (vLLM `gen_ai.latency.time_in_queue`), seconds.
+    server_queue_s: float | None = None
+    #: The provider's id of the request (`gen_ai.response.id`, vLLM `gen_ai.request.id`): matches a client span
+    #: to the serving engine's span of the same call.
+    request_id: str | None = None
 
 
 class Convention(Protocol):

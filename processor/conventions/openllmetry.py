@@ -1,0 +1,34 @@
+"""OpenLLMetry (Traceloop): one `gen_ai.content.completion.chunk` span event per SSE chunk the app pulled.
+
+The events include the role-only first chunk, the empty finish chunk and the usage-only chunk (15 events for 12
+content chunks), and carry no attributes. Older releases named them `llm.content.completion.chunk`. The span says
+`gen_ai.is_streaming` (older: `llm.is_streaming`). Known bug: a stream cut off mid-body ends with status OK and no
+error (CONVENTIONS.md 4.1); only the missing finish reason and usage tell.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor.conventions.base import LlmCall
+from processor.conventions.common import SpanConvention, new_call
+from processor.conventions.genai import fill_gen_ai, is_generation
+from processor.model.otlp_attrs import AttrMap, get_bool
+
+CHUNK_EVENTS = frozenset({"gen_ai.content.completion.chunk", "llm.content.completion.chunk"})
+STREAM_FLAG_KEYS = ("gen_ai.is_streaming", "llm.is_streaming")
+
+
+class OpenLlmetry(SpanConvention):
+    name = "openllmetry"
+
+    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+        streaming = next((flag for key in STREAM_FLAG_KEYS if (flag := get_bool(attrs, key)) is not None), None)
+        chunk_times = [event.time_unix_nano for event in span.events if event.name in CHUNK_EVENTS]
+        if (streaming is None and not chunk_times) or not is_generation(attrs):
+            return None
+        call = new_call(span, resource, attrs, self.name)
+        call.streaming = streaming if streaming is not None else True  # chunk events only come from streams
+        call.chunk_times = chunk_times
+        fill_gen_ai(call, attrs)
+        return call

@@ -1,0 +1,53 @@
+"""Choosing adapters by name, and reading a span with the first one that recognises it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor.conventions.base import Convention, LlmCall
+from processor.conventions.common import looks_like_llm
+from processor.conventions.genai_semconv import GenAiSemconv
+from processor.conventions.langchain import LangChain
+from processor.conventions.openinference import OpenInference
+from processor.conventions.openlit import OpenLit
+from processor.conventions.openllmetry import OpenLlmetry
+from processor.conventions.vercel_ai import VercelAi
+from processor.conventions.vllm import Vllm
+from processor.model.otlp_attrs import attr_map
+
+#: Most specific first: LangChain tracers write OpenInference or gen_ai spans, Traceloop's chunk events and
+#: OpenLIT, Vercel and vLLM spans all carry gen_ai.* too, so the generic semconv reader comes last.
+ORDER = (LangChain, OpenLlmetry, OpenInference, OpenLit, VercelAi, Vllm, GenAiSemconv)
+KNOWN = tuple(cls.name for cls in ORDER)
+AUTO = "auto"
+
+
+def select(names: list[str]) -> list[Convention]:
+    """The adapters named (`auto`: all), in precedence order whatever the order of `names`."""
+    unknown = sorted({name for name in names if name != AUTO and name not in KNOWN})
+    if unknown:
+        raise ValueError(f"unknown convention(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join((AUTO, *KNOWN))}")
+    wanted = set(KNOWN) if AUTO in names else set(names)
+    return [cls() for cls in ORDER if cls.name in wanted]
+
+
+def read_llm_call(span: Any, resource: Any, scope: Any, conventions: list[Convention]) -> LlmCall | None:
+    """The LLM call the span records, read by the first convention that recognises it; None for any other span.
+
+    A span with no LLM attribute at all is rejected after one pass over its keys; an LLM span gets one attribute
+    map that every adapter reads from.
+    """
+    if not looks_like_llm(span):
+        return None
+    attrs = None
+    for convention in conventions:
+        read_map = getattr(convention, "read_map", None)
+        if read_map is None:
+            call = convention.read(span, resource, scope)
+        else:
+            attrs = attrs if attrs is not None else attr_map(span.attributes)
+            call = read_map(span, resource, scope, attrs)
+        if call is not None:
+            return call
+    return None
