@@ -1,0 +1,134 @@
+"""stream_reconstruct: reads streamed LLM calls from spans, holds each trace's pieces for `wait`, then emits
+one StreamRecord per call.
+
+Spans go downstream at once, each streamed LLM span with a receipt-time `StreamWork` so the later processors
+can enrich it (see processor.stream). Every instance of one component id shares the store
+(`settings.shared`), so the logs-pipeline instance joins gen_ai log records into the calls the
+traces-pipeline instance read. One traces instance emits: records of expired traces ride on the next
+outgoing span batch, or go out from a background flush as a batch with an empty request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from processor.component import Consumer, CreateSettings
+from processor.conventions.base import Convention, LlmCall
+from processor.model.batch import Batch, Signal
+from processor.processors.stream_reconstruct.config import StreamReconstructConfig
+from processor.processors.stream_reconstruct.reading import http_attempt, joinable_logs, spans
+from processor.processors.stream_reconstruct.telemetry import eviction_counter
+from processor.stream.store import TraceStore
+from processor.stream.work import WORK, StreamWork, TraceState
+
+Reader = Callable[[Any, Any, Any, list[Convention]], LlmCall | None]
+
+
+class StreamReconstructProcessor:
+    #: Adds receipt-time work (and emitted records) to the batches it passes on.
+    mutates_data = True
+
+    def __init__(self, settings: CreateSettings, config: StreamReconstructConfig, next_consumer: Consumer, *,
+                 conventions: list[Convention], read: Reader) -> None:
+        self.next = next_consumer
+        self.log = settings.logger
+        self.conventions = conventions
+        self.by_name = {c.name: c for c in conventions}
+        self.read = read
+        evicted = eviction_counter(settings.telemetry.registry).labels(str(settings.id))
+        self.store: TraceStore = settings.shared.setdefault(
+            "store", TraceStore(config.wait, config.max_traces, evicted.inc))
+        self.emits = Signal.TRACES in settings.signals
+        self.tick_s = min(max(config.wait / 5, 0.01), 0.5)
+        self._flusher: asyncio.Task | None = None
+
+    async def start(self, host) -> None:
+        if self.emits and self.store.emitter is None:
+            self.store.emitter = self
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_periodically())
+
+    async def shutdown(self) -> None:
+        if self.store.emitter is not self:
+            return
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        self.store.emitter = None
+        await self._emit(self.store.pop_all())
+
+    async def consume(self, batch: Batch) -> None:
+        now = time.monotonic()
+        if batch.signal is Signal.TRACES:
+            self._read_spans(batch, now)
+            if self.store.emitter is None and self.emits:
+                self.store.emitter = self  # started without start(), e.g. by hand in a test
+            if self.store.emitter is self:
+                _attach(batch, self.store.pop_expired(now))
+        elif batch.signal is Signal.LOGS:
+            self._join_logs(batch.request, now)
+        await self.next.consume(batch)
+
+    def _read_spans(self, batch: Batch, now: float) -> None:
+        store, read, conventions = self.store, self.read, self.conventions
+        for span, resource, scope in spans(batch.request):
+            call = read(span, resource, scope, conventions)
+            if call is None:
+                attempt = http_attempt(span)
+                if attempt is not None:
+                    store.add_http(span.trace_id, attempt, now)
+                continue
+            if call.streaming is False:
+                continue
+            trace = store.touch(span.trace_id, now)
+            trace.calls[span.span_id] = call
+            for log in trace.pending_logs.pop(span.span_id, ()):
+                self._join(call, log)
+            batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span))
+
+    def _join_logs(self, request: Any, now: float) -> None:
+        for log in joinable_logs(request):
+            trace = self.store.touch(log.trace_id, now)
+            call = trace.calls.get(log.span_id)
+            if call is not None:
+                self._join(call, log)
+            else:  # the span comes later: keep a copy, the request it is in moves on
+                held = type(log)()
+                held.CopyFrom(log)
+                trace.pending_logs.setdefault(log.span_id, []).append(held)
+
+    def _join(self, call: LlmCall, log: Any) -> None:
+        convention = self.by_name.get(call.record.convention)
+        if convention is not None:
+            convention.join_log(call, log)
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            await self._emit(self.store.pop_expired(time.monotonic()))
+
+    async def _emit(self, traces: list[TraceState]) -> None:
+        if not traces:
+            return
+        batch = Batch.empty(Signal.TRACES)
+        _attach(batch, traces)
+        try:
+            await self.next.consume(batch)
+        except Exception as exc:  # no caller to report to: say what was lost
+            self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
+
+
+def _attach(batch: Batch, traces: list[TraceState]) -> None:
+    """Final work items and their records for every streamed call of the traces."""
+    if not traces:
+        return
+    work = batch.extra.setdefault(WORK, [])
+    for trace in traces:
+        for call in trace.streamed_calls():
+            item = StreamWork.of(call, trace)
+            work.append(item)
+            batch.streams.append(item.record)

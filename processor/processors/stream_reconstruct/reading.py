@@ -1,0 +1,61 @@
+"""Walking an OTLP request for the pieces `stream_reconstruct` keeps: LLM calls, HTTP attempts, gen_ai logs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from processor.stream.work import HttpAttempt
+
+_CLIENT = Span.SPAN_KIND_CLIENT
+_ERROR = Status.STATUS_CODE_ERROR
+_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
+_HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
+
+
+def spans(request: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """(span, resource, scope) for every span of a trace request."""
+    for rs in request.resource_spans:
+        resource = rs.resource
+        for ss in rs.scope_spans:
+            scope = ss.scope
+            for span in ss.spans:
+                yield span, resource, scope
+
+
+def http_attempt(span: Any) -> HttpAttempt | None:
+    """The span as an HTTP client attempt when it is one (a CLIENT span named by an HTTP method) with a parent."""
+    if span.kind != _CLIENT or not span.parent_span_id or span.name.partition(" ")[0] not in _HTTP_METHODS:
+        return None
+    failed = span.status.code == _ERROR
+    keys = []
+    for kv in span.attributes:
+        keys.append(kv.key)
+        if kv.key in _HTTP_STATUS_KEYS and kv.value.int_value >= 400:
+            failed = True
+    return HttpAttempt(span.span_id, span.parent_span_id, span.start_time_unix_nano, span.end_time_unix_nano,
+                       failed, frozenset(keys))
+
+
+def joinable_logs(request: Any) -> Iterator[Any]:
+    """Log records with a span id that are gen_ai events about the output (not the input messages)."""
+    for rl in request.resource_logs:
+        for sl in rl.scope_logs:
+            for log in sl.log_records:
+                if log.span_id and _joinable(_event_name(log)):
+                    yield log
+
+
+def _event_name(log: Any) -> str:
+    if log.event_name:
+        return log.event_name
+    for kv in log.attributes:  # before the event_name field, the SDK put the name in an attribute
+        if kv.key == "event.name":
+            return kv.value.string_value
+    return ""
+
+
+def _joinable(name: str) -> bool:
+    return name.startswith("gen_ai.") and not name.endswith(".message")

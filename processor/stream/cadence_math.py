@@ -1,0 +1,137 @@
+"""Cadence math as pure functions: chunk ordering, TTFT, TPOT, gap percentiles and stalls.
+
+Times are unix ns, results are seconds. An unknown value is None, never zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from processor.conventions.base import LlmCall, TtftClock
+
+_NS = 1e-9
+
+
+@dataclass(slots=True)
+class Chunks:
+    """Chunk event times sorted and without duplicates, and what was wrong with them as they came."""
+
+    times: list[int]
+    duplicates: int = 0
+    out_of_order: int = 0
+
+
+def order_chunks(raw: list[int]) -> Chunks:
+    """Sort chunk times; an event at a time already seen is a duplicate, one earlier than its predecessor is
+    out of order (counted as the events appear on the span)."""
+    out_of_order = sum(1 for before, after in zip(raw, raw[1:], strict=False) if after < before)
+    times = sorted(set(raw))
+    return Chunks(times, len(raw) - len(times), out_of_order)
+
+
+@dataclass(slots=True)
+class Stall:
+    start_unix_nano: int
+    gap_s: float
+
+
+@dataclass(slots=True)
+class Cadence:
+    source: str | None = None  # chunk_events / first_token_only / reported
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    duration_s: float | None = None
+    tokens_per_s: float | None = None
+    first_chunk: int | None = None
+    last_chunk: int | None = None
+    chunk_count: int | None = None
+    duplicates: int | None = None
+    out_of_order: int | None = None
+    gap_p50_s: float | None = None
+    gap_p95_s: float | None = None
+    gap_max_s: float | None = None
+    stalls: list[Stall] | None = None  # None: cadence between chunks unknown
+    stall_threshold_s: float | None = None
+    gaps: list[float] = field(default_factory=list)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default) over an ascending, non-empty list."""
+    pos = (len(sorted_values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+def find_stalls(times: list[int], stall_gap_s: float, stall_factor: float | None) -> tuple[list[Stall], float]:
+    """Gaps between consecutive (sorted, distinct) chunk times at or above the stall threshold, and that threshold:
+    `stall_gap_s`, or `stall_factor` x the median gap when that is lower."""
+    gaps = [(b - a) * _NS for a, b in zip(times, times[1:], strict=False)]
+    threshold = stall_gap_s
+    if stall_factor is not None and gaps:
+        threshold = min(threshold, stall_factor * percentile(sorted(gaps), 0.5))
+    stalls = [Stall(start, gap) for start, gap in zip(times, gaps, strict=False) if gap >= threshold]
+    return stalls, threshold
+
+
+def measure(call: LlmCall, *, stall_gap_s: float, stall_factor: float | None = None) -> Cadence:
+    """Everything `cadence` derives from one LLM call's timing evidence."""
+    record = call.record
+    start = record.start_time_unix_nano if record.HasField("start_time_unix_nano") else None
+    end = record.end_time_unix_nano if record.HasField("end_time_unix_nano") else None
+    tokens = record.output_tokens if record.HasField("output_tokens") else None
+    result = Cadence()
+    if start is not None and end is not None and end >= start:
+        result.duration_s = (end - start) * _NS
+        if tokens is not None and result.duration_s > 0:
+            result.tokens_per_s = tokens / result.duration_s
+    if call.chunk_times:
+        _from_chunk_events(result, order_chunks(call.chunk_times), start, tokens, stall_gap_s, stall_factor)
+    elif call.first_token_time is not None:
+        result.source = "first_token_only"
+        result.first_chunk = call.first_token_time
+        result.ttft_s = _since(start, call.first_token_time)
+        result.tpot_s = _mean_rate(call.first_token_time, end, tokens)
+    elif call.reported_ttft_s is not None:
+        result.source = "reported"
+        result.ttft_s = call.reported_ttft_s
+        anchored = call.ttft_clock is not TtftClock.AFTER_HEADERS and start is not None
+        if anchored:  # the reported TTFT starts at the span start, so it places the first chunk
+            result.first_chunk = start + round(call.reported_ttft_s / _NS)
+        result.tpot_s = call.reported_tpot_s
+        if result.tpot_s is None and anchored:
+            result.tpot_s = _mean_rate(result.first_chunk, end, tokens)
+    return result
+
+
+def _from_chunk_events(result: Cadence, chunks: Chunks, start: int | None, tokens: int | None,
+                       stall_gap_s: float, stall_factor: float | None) -> None:
+    times = chunks.times
+    result.source = "chunk_events"
+    result.first_chunk, result.last_chunk = times[0], times[-1]
+    result.chunk_count = len(times)
+    result.duplicates, result.out_of_order = chunks.duplicates, chunks.out_of_order
+    result.ttft_s = _since(start, times[0])
+    steps = tokens if tokens is not None else len(times)
+    result.tpot_s = _mean_rate(times[0], times[-1], steps)
+    result.stalls, result.stall_threshold_s = find_stalls(times, stall_gap_s, stall_factor)
+    result.gaps = sorted((b - a) * _NS for a, b in zip(times, times[1:], strict=False))
+    if result.gaps:
+        result.gap_p50_s = percentile(result.gaps, 0.5)
+        result.gap_p95_s = percentile(result.gaps, 0.95)
+        result.gap_max_s = result.gaps[-1]
+
+
+def _since(start: int | None, time: int) -> float | None:
+    """Seconds from start to time; unknown when the start is unknown or after the time (clock skew)."""
+    if start is None or time < start:
+        return None
+    return (time - start) * _NS
+
+
+def _mean_rate(first: int | None, last: int | None, steps: int | None) -> float | None:
+    """(last - first) / (steps - 1): the mean time per output token (or chunk) after the first; unknown when
+    first and last coincide (one chunk carried everything)."""
+    if first is None or last is None or steps is None or steps < 2 or last <= first:
+        return None
+    return (last - first) * _NS / (steps - 1)
