@@ -6,6 +6,9 @@ from processor.config.models import ComponentConfig
 from processor.config.types import Duration
 from processor.conventions import AUTO, KNOWN
 
+ROUTE_KEYS = ("http.route", "gen_ai.route", "llm.route", "url.template")
+TENANT_KEYS = ("tenant.id", "gen_ai.tenant.id", "tenant", "enduser.tenant")
+
 
 class StreamReconstructConfig(ComponentConfig):
     #: Convention adapters to try, by name; `auto` tries them all.
@@ -14,6 +17,10 @@ class StreamReconstructConfig(ComponentConfig):
     wait: Duration = 5.0
     #: Traces held at most; beyond it the oldest is emitted early and counted as evicted.
     max_traces: int = Field(10000, ge=1)
+    #: Attributes that give a stream its `route` and `tenant` labels: the first present on the LLM span, else on
+    #: its resource. Gateways set these on the span (or through baggage) from the request they serve.
+    route_keys: list[str] = Field(default_factory=lambda: list(ROUTE_KEYS))
+    tenant_keys: list[str] = Field(default_factory=lambda: list(TENANT_KEYS))
 
     @field_validator("conventions")
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any
 from processor.component import Consumer, CreateSettings
 from processor.conventions.base import Convention, LlmCall
 from processor.model.batch import Batch, Signal
+from processor.model.otlp_attrs import as_str, find
 from processor.processors.stream_reconstruct.config import StreamReconstructConfig
 from processor.processors.stream_reconstruct.reading import http_attempt, joinable_logs, spans
 from processor.processors.stream_reconstruct.telemetry import eviction_counter
@@ -39,6 +40,8 @@ class StreamReconstructProcessor:
         self.conventions = conventions
         self.by_name = {c.name: c for c in conventions}
         self.read = read
+        self.route_keys = tuple(config.route_keys)
+        self.tenant_keys = tuple(config.tenant_keys)
         evicted = eviction_counter(settings.telemetry.registry).labels(str(settings.id))
         self.store: TraceStore = settings.shared.setdefault(
             "store", TraceStore(config.wait, config.max_traces, evicted.inc))
@@ -84,22 +87,37 @@ class StreamReconstructProcessor:
                 continue
             if call.streaming is False:
                 continue
+            _label(call.record, "route", self.route_keys, span, resource)
+            _label(call.record, "tenant", self.tenant_keys, span, resource)
             trace = store.touch(span.trace_id, now)
             trace.calls[span.span_id] = call
             for log in trace.pending_logs.pop(span.span_id, ()):
                 self._join(call, log)
+            self._adopt_parent_logs(trace, call)
             batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span))
 
     def _join_logs(self, request: Any, now: float) -> None:
         for log in joinable_logs(request):
             trace = self.store.touch(log.trace_id, now)
-            call = trace.calls.get(log.span_id)
+            call = trace.calls.get(log.span_id) or _call_ended_before(trace, log)
             if call is not None:
                 self._join(call, log)
             else:  # the span comes later: keep a copy, the request it is in moves on
                 held = type(log)()
                 held.CopyFrom(log)
                 trace.pending_logs.setdefault(log.span_id, []).append(held)
+
+    def _adopt_parent_logs(self, trace: TraceState, call: LlmCall) -> None:
+        """A log held under this call's parent span id that was written after the call ended is the call's own:
+        OpenLLMetry emits a stream's `gen_ai.choice` once the LLM span has ended, under the parent's span id."""
+        held = trace.pending_logs.get(call.record.parent_span_id)
+        if not held:
+            return
+        end = call.record.end_time_unix_nano
+        mine = [log for log in held if _log_time(log) >= end - _CLOCK_SLACK_NS]
+        for log in mine:
+            held.remove(log)
+            self._join(call, log)
 
     def _join(self, call: LlmCall, log: Any) -> None:
         convention = self.by_name.get(call.record.convention)
@@ -120,6 +138,32 @@ class StreamReconstructProcessor:
             await self.next.consume(batch)
         except Exception as exc:  # no caller to report to: say what was lost
             self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
+
+
+_CLOCK_SLACK_NS = 1_000_000
+
+
+def _label(record: Any, field: str, keys: tuple[str, ...], span: Any, resource: Any) -> None:
+    if record.HasField(field):
+        return
+    for attributes in (span.attributes, resource.attributes):
+        for key in keys:
+            value = as_str(find(attributes, key))
+            if value:
+                setattr(record, field, value)
+                return
+
+
+def _log_time(log: Any) -> int:
+    return log.time_unix_nano or log.observed_time_unix_nano
+
+
+def _call_ended_before(trace: TraceState, log: Any) -> LlmCall | None:
+    """The child call of the log's span that ended last before the log was written (see `_adopt_parent_logs`)."""
+    at = _log_time(log)
+    children = [c for c in trace.calls.values() if c.record.parent_span_id == log.span_id
+                and c.record.end_time_unix_nano <= at + _CLOCK_SLACK_NS]
+    return max(children, key=lambda c: c.record.end_time_unix_nano, default=None)
 
 
 def _attach(batch: Batch, traces: list[TraceState]) -> None:

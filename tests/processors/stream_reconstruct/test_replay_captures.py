@@ -96,3 +96,24 @@ async def test_replayed_capture_gives_the_ground_truth(lib, scenario, outcome, r
         assert abs(record.ttft_s - (first_chunk - create) / 1e9) <= 0.010
     if stalls:
         assert [a.kind for a in sink.anomalies].count("stall") == stalls
+
+
+@pytest.mark.parametrize("logs_first", [True, False], ids=["log-first", "span-first"])
+@pytest.mark.parametrize("scenario", ["normal", "length"])
+async def test_openllmetry_choice_log_written_under_the_parent_span_joins_its_call(scenario, logs_first):
+    """OpenLLMetry (use_attributes=False) emits a stream's gen_ai.choice log after the LLM span has ended, so it
+    carries the parent's span id; it must still reach the call rather than wait in the store until eviction."""
+    capture = load_capture("tl_events", scenario)
+    shared: dict = {}
+    head = default_chain(SinkConsumer(), shared=shared, conventions=conventions.select(["auto"]),
+                         read=conventions.read_llm_call)
+    logs = reconstruct(SinkConsumer(), shared=shared, signals=(Signal.LOGS,),
+                       conventions=conventions.select(["auto"]), read=conventions.read_llm_call)
+    batches = [(logs, Batch(Signal.LOGS, r)) for r in capture.logs]
+    batches += [(head, Batch(Signal.TRACES, r)) for r in capture.traces]
+    for consumer, batch in batches if logs_first else reversed(batches):
+        await consumer.consume(batch)
+    (trace,) = shared["store"].pop_all()
+    (call,) = trace.calls.values()
+    assert call.completion_text and "Streaming" in call.completion_text
+    assert not any(trace.pending_logs.values())
