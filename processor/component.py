@@ -42,6 +42,18 @@ class Consumer(Protocol):
     async def consume(self, batch: Batch) -> None: ...
 
 
+@runtime_checkable
+class Flushable(Protocol):
+    """A processor that holds data (per-trace state, a pending batch) and can hand all of it downstream now.
+
+    Called by the service (`Host.flush_pipelines`) from the event loop, e.g. by the kafka receiver before it
+    gives up partitions in a rebalance, so the next owner of a trace does not start while this member still
+    holds part of it. Returns when downstream has taken what was flushed; raises as `consume` does.
+    """
+
+    async def flush(self) -> None: ...
+
+
 class ComponentBase:
     """Default no-op lifecycle, for components with nothing to start or stop."""
 

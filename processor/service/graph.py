@@ -12,12 +12,12 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from processor.component import Component, Consumer, CreateSettings, Kind
+from processor.component import Component, Consumer, CreateSettings, Flushable, Kind
 from processor.config.types import ComponentID
 from processor.config.validate import Config
 from processor.model.batch import Batch
 from processor.service import registry
-from processor.service.fanout import Fanout, SignalRouter
+from processor.service.fanout import Fanout, SignalRouter, raise_combined
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
 
@@ -105,6 +105,7 @@ class Graph:
         return [*self.extensions, *self.exporters, *processors, *self.receivers]
 
     async def start(self, host: Host) -> None:
+        host.flush_pipelines = self.flush
         for node in self.start_order():
             host.components[f"{node.kind.value}/{node.id}"] = node.component
         started: list[Node] = []
@@ -117,6 +118,21 @@ class Graph:
             log.error("could not start %s; stopping what started", node.label)
             await self._stop(list(reversed(started)))
             raise
+
+    async def flush(self, receiver: ComponentID | None = None) -> None:
+        """Flush each Flushable processor of the pipelines `receiver` feeds (all when None), first to last, so
+        what one flushes reaches the next before that one flushes in turn."""
+        errors: list[BaseException] = []
+        for pipeline, nodes in zip(self.config.pipelines, self.processors, strict=True):
+            if receiver is not None and receiver not in pipeline.receivers:
+                continue
+            for node in nodes:
+                if isinstance(node.component, Flushable):
+                    try:
+                        await node.component.flush()
+                    except Exception as exc:  # noqa: BLE001 - flush the others all the same, then report
+                        errors.append(exc)
+        raise_combined(errors)
 
     async def shutdown(self) -> None:
         await self._stop(list(reversed(self.start_order())))

@@ -36,9 +36,13 @@ def _openinference(providers: Providers) -> None:
     OpenAIInstrumentor().instrument(tracer_provider=providers.tracer_provider)
 
 
+# Default mode with message content captured, as the reference captures were made: the gen_ai.choice log then
+# holds the streamed text, the only sign openai-v2 leaves that chunks arrived before a failure.
+_V2_DEFAULT_ENV = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"}
+
+
 def _openai_v2(providers: Providers, *, latest: bool = False) -> None:
-    if latest:
-        os.environ.update(_V2_LATEST_ENV)
+    os.environ.update(_V2_LATEST_ENV if latest else _V2_DEFAULT_ENV)
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
     OpenAIInstrumentor().instrument(**_kwargs(providers))

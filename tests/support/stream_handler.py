@@ -24,6 +24,8 @@ class _ServerStopping(Exception):
 
 
 class StreamHandler(BaseHTTPRequestHandler):
+    # Each SSE chunk leaves when it is written, as from a real server: Nagle's algorithm would hold small writes.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server_version = "tokenstream-scripted/1"
 
