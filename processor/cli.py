@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a pipeline (default: pipelines/default.yaml)")
     _config_args(run, required=False)
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="processes serving the same ports (sets service.workers); connections stick to one")
     run.set_defaults(handler=_run)
 
     check = sub.add_parser("validate", help="check config; exit 0, or print every problem and exit 1")
@@ -89,13 +91,22 @@ def _validate(args) -> int:
 
 
 def _run(args) -> int:
+    if args.workers is not None:
+        args.set.append(f"service.workers={args.workers}")
     config = _load(args)
     if config is None:
         return 1
-    setup_logging(config.service.telemetry.logs.level)
+    from processor.service.workers import current_worker
+
+    worker = current_worker()
+    setup_logging(config.service.telemetry.logs.level, worker=worker.index if worker else None)
+    if worker is None and config.service.workers > 1:
+        from processor.service.supervisor import Supervisor
+
+        return asyncio.run(Supervisor(config, args.config or [DEFAULT_CONFIG], args.set).run())
     from processor.service.service import Service
 
-    return asyncio.run(Service(config).run())
+    return asyncio.run(Service(config, worker=worker).run())
 
 
 def _components(_args) -> int:
@@ -109,8 +120,9 @@ def _components(_args) -> int:
     return 0
 
 
-def setup_logging(level: str = "info") -> None:
+def setup_logging(level: str = "info", *, worker: int | None = None) -> None:
     level = {"warn": "warning"}.get(level, level)
+    where = "" if worker is None else f"[worker {worker}] "
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s")
+                        format=f"%(asctime)s %(levelname)-5s {where}%(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

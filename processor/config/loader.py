@@ -25,7 +25,33 @@ def load(paths: Iterable[str | Path], overrides: Iterable[str] = (), env: Mappin
         merged = deep_merge(merged, _read(Path(path)))
     for override in overrides:
         _apply_set(merged, override)
+    _check_shape(merged)
     return expand_env(merged, env)
+
+
+#: Deeper than any real config; much deeper would exhaust Python's recursion in the steps after loading.
+MAX_DEPTH = 64
+#: Values a document may hold once YAML aliases are followed: a few aliases can stand for billions ("YAML bomb").
+MAX_VALUES = 1_000_000
+
+
+def _check_shape(document: dict) -> None:
+    """Refuse a document that later steps could not walk: an alias inside its own anchor, deep nesting, a bomb."""
+    stack: list[tuple[Any, tuple[int, ...]]] = [(document, ())]
+    seen = 0
+    while stack:
+        node, ancestors = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise LoadError(f"the config holds more than {MAX_VALUES} values once YAML aliases are expanded")
+        if not isinstance(node, dict | list):
+            continue
+        if id(node) in ancestors:
+            raise LoadError("a YAML alias refers to a mapping or list that contains it; the config would be infinite")
+        if len(ancestors) >= MAX_DEPTH:
+            raise LoadError(f"the config is nested more than {MAX_DEPTH} levels deep")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, (*ancestors, id(node))) for child in children)
 
 
 def _read(path: Path) -> dict:
@@ -35,6 +61,10 @@ def _read(path: Path) -> dict:
         raise LoadError(f"{path}: cannot read config ({exc.strerror})") from exc
     try:
         document = yaml.safe_load(text)
+    except RecursionError:
+        raise LoadError(f"{path}: the YAML is nested too deeply to read") from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts (4300 digits)
+        raise LoadError(f"{path}: not valid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -73,7 +103,7 @@ def _apply_set(document: dict, override: str) -> None:
         node = child
     try:
         node[keys[-1]] = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise LoadError(f'--set "{override}": the value is not valid YAML') from exc
 
 

@@ -68,6 +68,8 @@ class ServiceConfig(BaseModel):
     pipelines: dict[str, PipelineConfig] = Field(default_factory=dict)
     telemetry: Telemetry = Field(default_factory=Telemetry)
     shutdown_timeout: Duration = 30.0
+    #: Processes serving the same ports (SO_REUSEPORT) under one supervisor; 1 runs in this process alone.
+    workers: int = Field(1, ge=1)
 
 
 KINDS = ("receivers", "processors", "exporters", "extensions")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated
 
@@ -21,11 +22,15 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"{value!r} is negative; a duration must be 0 or more")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f'"{value}" is not a duration (e.g. 2s, 500ms)')
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        seconds = float(value) if abs(value) < 1e300 else math.inf  # float() of a huge int overflows
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f'"{value}" is not a duration (e.g. 2s, 500ms)')
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{_short(value)} is not a finite duration (e.g. 2s, 500ms)")
+    return seconds
 
 
 def parse_size(value: object) -> int:
@@ -39,7 +44,16 @@ def parse_size(value: object) -> int:
     match = _SIZE.match(str(value))
     if not match:
         raise ValueError(f'"{value}" is not a size (e.g. 64MiB, 512KB)')
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not math.isfinite(size):
+        raise ValueError(f"{_short(value)} is too large for a size")
+    return int(size)
+
+
+def _short(value: object) -> str:
+    """A value for a message, cut short: a fuzzer's 400-digit number is not worth repeating in full."""
+    text = str(value)
+    return f'"{text[:40]}..."' if len(text) > 40 else f'"{text}"'
 
 
 def parse_endpoint(value: object) -> str:

@@ -52,7 +52,9 @@ def validate(document: dict[str, Any]) -> Config:
         raw = RawConfig.model_validate(document)
     except ValidationError as exc:
         errors.extend(format_errors(exc, "", RawConfig))
-        raw = RawConfig.model_validate({k: v for k, v in document.items() if k in RawConfig.model_fields
+        # Keep what is usable so that pass 1 still reports every component; non-string keys are reported above.
+        raw = RawConfig.model_validate({k: {key: item for key, item in v.items() if isinstance(key, str)}
+                                        for k, v in document.items() if k in RawConfig.model_fields
                                         and isinstance(v, dict)})
     invalid: set[tuple[Kind, ComponentID]] = set()
     components = _check_components(raw, errors, invalid)
@@ -224,8 +226,13 @@ def _describe(value: Any) -> str:
         return f'"{value}"'
     try:
         return json.dumps(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
         return repr(value)
+    except (ValueError, RecursionError):  # an int too long to print, or nesting too deep
+        return f"a {type(value).__name__}"
+
 
 
 def format_errors(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[str]:

@@ -11,6 +11,7 @@ JSON = "application/json"
 SPANS_SCHEMA = "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"
 STREAM_SCHEMA = "tokenstream.v1.StreamRecord"
 ANOMALY_SCHEMA = "tokenstream.v1.StreamAnomaly"
+TRACE_COST_SCHEMA = "tokenstream.v1.TraceCost"
 
 
 def make_headers(content_type: str, schema: str) -> tuple[tuple[str, bytes], ...]:

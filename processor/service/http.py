@@ -7,6 +7,7 @@ import ssl
 from aiohttp import web
 
 from processor.config.types import split_endpoint
+from processor.service.workers import shares_ports
 
 
 class HttpServer:
@@ -23,8 +24,9 @@ class HttpServer:
         host, port = split_endpoint(self.endpoint)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
+        # Worker processes share their ports with SO_REUSEPORT; elsewhere a taken port fails start-up.
         site = web.TCPSite(self._runner, host or "0.0.0.0", port, ssl_context=self.ssl_context,
-                           reuse_port=self.reuse_port or None)
+                           reuse_port=self.reuse_port or shares_ports() or None)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 

@@ -14,28 +14,34 @@ from processor.service.graph import Graph
 from processor.service.host import Host, Status
 from processor.service.http import HttpServer
 from processor.service.telemetry import SelfTelemetry
+from processor.service.workers import WorkerContext, worker_config
 
 log = logging.getLogger("tokenstream.service")
 
 
 class Service:
-    def __init__(self, config: Config, telemetry: SelfTelemetry | None = None) -> None:
+    def __init__(self, config: Config, telemetry: SelfTelemetry | None = None, *,
+                 worker: WorkerContext | None = None) -> None:
         self.config = config
+        #: Set when this process is one of several workers; the supervisor then serves health and metrics.
+        self.worker = worker
         self.telemetry = telemetry or SelfTelemetry()
         self.host = Host(self.telemetry)
-        self.graph = Graph(config, self.telemetry)
+        self.graph = Graph(worker_config(config, worker) if worker else config, self.telemetry)
         self._metrics_server: HttpServer | None = None
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         metrics = self.config.service.telemetry.metrics
-        if metrics.level != "none":
+        if metrics.level != "none" and self.worker is None:
             self._metrics_server = HttpServer(_metrics_app(self.telemetry), metrics.address, reuse_port=True)
             await self._metrics_server.start()
             log.info("self-telemetry on http://%s/metrics", metrics.address)
         self.host.status = Status.STARTING
         await self.graph.start(self.host)
         self.host.status = Status.RUNNING
+        if self.worker is not None:
+            self.worker.mark_ready()
         log.info("everything is running")
 
     async def shutdown(self) -> bool:

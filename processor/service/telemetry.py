@@ -2,6 +2,8 @@
 
 Every component gets the same `SelfTelemetry` in its CreateSettings and labels what it reports
 with its own id. Components with metrics of their own register them on `registry`.
+In a worker process prometheus_client runs in multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by the
+supervisor): every value lives in a file, and the supervisor serves the sum across workers.
 """
 
 from __future__ import annotations
@@ -51,11 +53,13 @@ class SelfTelemetry:
         self.exporter_dropped = Counter(
             f"{_NS}_exporter_dropped_records", "Records an exporter dropped on purpose (queue full, drop_newest).",
             ["exporter", "kind"], registry=r)
+        # With worker processes (multiprocess mode) a gauge is the sum over the workers alive: each has its queue.
         self.queue_size = Gauge(
-            f"{_NS}_queue_size", "Records waiting in a component's queue.", ["component"], registry=r)
+            f"{_NS}_queue_size", "Records waiting in a component's queue.", ["component"], registry=r,
+            multiprocess_mode="livesum")
         self.queue_capacity = Gauge(
             f"{_NS}_queue_capacity", "How many records a component's queue holds at most.", ["component"],
-            registry=r)
+            registry=r, multiprocess_mode="livesum")
         self.export_latency = Histogram(
             f"{_NS}_exporter_delivery_latency_seconds", "From hand-over to the exporter to acknowledgement.",
             ["exporter"], registry=r,

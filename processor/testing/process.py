@@ -23,21 +23,27 @@ def free_port() -> int:
 
 
 class TokenstreamProcess:
-    """`python -m processor run` on a config dict; `health_port` must be that config's health_check port."""
+    """`python -m processor run` on a config dict; `health_port` must be that config's health_check port.
+
+    With `workers` it runs `--workers N`: healthy then means every worker has started.
+    """
 
     def __init__(self, config: dict[str, Any], workdir: Path, *, health_port: int,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, workers: int | None = None) -> None:
         self.config_path = workdir / "config.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = workdir / "tokenstream.log"
         self.health_port = health_port
         self.env = {**os.environ, **(env or {})}
+        self.workers = workers
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> TokenstreamProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        self.proc = subprocess.Popen([sys.executable, "-m", "processor", "run", "--config", str(self.config_path)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        command = [sys.executable, "-m", "processor", "run", "--config", str(self.config_path)]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -106,7 +106,8 @@ def test_config_is_deep_merged_over_the_default_with_kafka_from_values():
     })
     config = yaml.safe_load(by_kind(documents, "ConfigMap")[0]["data"]["config.yaml"])
     assert config["exporters"]["kafka"]["brokers"] == ["a:9092", "b:9092"]
-    assert config["exporters"]["kafka"]["topics"] == {"spans": "s", "streams": "r", "anomalies": "x"}
+    assert config["exporters"]["kafka"]["topics"] == {"spans": "s", "streams": "r", "anomalies": "x",
+                                                      "trace_costs": "llm.trace.costs"}  # merged over the default
     assert config["processors"]["cadence"] == {"stall_gap": "3s"}
     assert config["processors"]["stream_reconstruct"] == {"conventions": ["auto"], "wait": "5s"}  # kept
     assert "debug" in config["exporters"] and "prometheus" in config["exporters"]

@@ -36,7 +36,9 @@ def test_schedule_first_delay_gaps_and_two_stalls_are_what_the_client_sees(opena
     assert not errors
     times = [t for t, _ in arrivals]
     gaps = [(b - a) / 1e9 for a, b in zip(times, times[1:], strict=False)]
-    assert (times[0] - started) / 1e9 == pytest.approx(0.25, abs=TOLERANCE_S)
+    # never earlier than scheduled; later only by the client's own start-up (connect, first request), which a
+    # loaded machine stretches
+    assert 0.25 - TOLERANCE_S <= (times[0] - started) / 1e9 <= 0.25 + 0.5
     # chunk 0 is the role chunk, so the stall after content chunk 3 is the gap before arrival 4
     assert gaps[3] == pytest.approx(0.4, abs=TOLERANCE_S)
     assert gaps[6] == pytest.approx(0.3, abs=TOLERANCE_S)

@@ -25,6 +25,7 @@ class TopicsConfig(_Section):
     spans: str | None = "llm.spans"
     streams: str | None = "llm.streams"
     anomalies: str | None = "llm.stream.anomalies"
+    trace_costs: str | None = "llm.trace.costs"
 
 
 class EncodingConfig(_Section):

@@ -1,5 +1,5 @@
 """A batch -> the Kafka records it makes: spans messages (one per trace by default), one record per
-stream record and per anomaly. Keys are trace ids as 32 lowercase hex characters."""
+stream record, per anomaly and per trace cost rollup. Keys are trace ids as 32 lowercase hex characters."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class RecordEncoder:
         content_type = h.JSON if json_records else h.PROTOBUF
         self.stream_headers = h.make_headers(content_type, h.STREAM_SCHEMA)
         self.anomaly_headers = h.make_headers(content_type, h.ANOMALY_SCHEMA)
+        self.trace_cost_headers = h.make_headers(content_type, h.TRACE_COST_SCHEMA)
 
     def records(self, batch: Batch) -> list[OutgoingRecord]:
         out: list[OutgoingRecord] = []
@@ -44,6 +45,10 @@ class RecordEncoder:
         if self.topics.anomalies:
             out += [OutgoingRecord("anomalies", self.topics.anomalies, a.trace_id.hex().encode(),
                                    self.encode_record(a), self.anomaly_headers) for a in batch.anomalies]
+        if self.topics.trace_costs:  # per-trace rollups of the trace_cost processor
+            out += [OutgoingRecord("trace_costs", self.topics.trace_costs, c.trace_id.hex().encode(),
+                                   self.encode_record(c), self.trace_cost_headers)
+                    for c in batch.extra.get("trace_costs", ())]
         return out
 
     def _spans(self, request) -> list[OutgoingRecord]:

@@ -114,7 +114,8 @@ class KafkaExporter(ComponentBase):
         }
 
     async def _create_topics(self, client_kwargs: dict) -> None:
-        topics = [t for t in (self.config.topics.spans, self.config.topics.streams, self.config.topics.anomalies) if t]
+        names = self.config.topics
+        topics = [t for t in (names.spans, names.streams, names.anomalies, names.trace_costs) if t]
         settings = self.config.create_topics
         try:
             await asyncio.wait_for(create_topics(client_kwargs, topics, partitions=settings.partitions,

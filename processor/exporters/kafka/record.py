@@ -5,14 +5,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-KINDS = ("spans", "streams", "anomalies")
+KINDS = ("spans", "streams", "anomalies", "trace_costs")  # append only: the index is on disk
 _FORMAT = 1
 _HEAD = struct.Struct(">BBIH")  # format, kind index, items, topic length
 
 
 @dataclass(slots=True, eq=False)
 class OutgoingRecord:
-    kind: str  # spans | streams | anomalies: the label for sent/failed/dropped counts
+    kind: str  # spans | streams | anomalies | trace_costs: the label for sent/failed/dropped counts
     topic: str
     key: bytes | None
     value: bytes

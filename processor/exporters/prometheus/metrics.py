@@ -10,9 +10,10 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
+from processor.exporters.prometheus.experience import ExperienceMetrics, GaugeFamily
 from processor.exporters.prometheus.series import CounterFamily, HistogramFamily
 
 #: Semantic-convention bucket boundaries.
@@ -58,6 +59,9 @@ class StreamMetrics:
             self.retries: "Streams retried after the first chunk had been delivered.",
             self.cost: "Cost of streamed LLM calls in US dollars, from the configured price table.",
         }
+        #: SLO breaches, feedback, reconnects and cost per trace: not per stream, and not by the stream labels.
+        self.experience = ExperienceMetrics(self._prefix, family)
+        self._docs.update(self.experience.docs)
 
     def _histogram(self, name, extra, bounds, family) -> HistogramFamily:
         return HistogramFamily(self._prefix + name, STREAM_LABELS + extra, bounds, **family)
@@ -95,6 +99,12 @@ class StreamMetrics:
             family.expire(now)
         self._next_sweep = now + self._ttl / 4
 
+    def families(self) -> list[HistogramFamily | CounterFamily]:
+        return list(self._docs)
+
+    def clock(self) -> float:
+        return self._clock()
+
     def series_count(self) -> dict[str, int]:
         return {family.name: len(family) for family in self._docs}
 
@@ -102,7 +112,12 @@ class StreamMetrics:
         self.expire()
         for family, doc in self._docs.items():
             names = self._const_names + family.label_names
-            if isinstance(family, HistogramFamily):
+            if isinstance(family, GaugeFamily):
+                metric = GaugeMetricFamily(family.name, doc, labels=names)
+                for key, series in family.items():
+                    metric.add_metric(self._const_values + key, series.value)
+                yield metric
+            elif isinstance(family, HistogramFamily):
                 yield self._histogram_metric(family, doc, names)
             else:
                 metric = CounterMetricFamily(family.name, doc, labels=names)

@@ -49,7 +49,11 @@ class _Family:
     def _slot(self, key: tuple[str, ...], now: float):
         series = self.series.get(key)
         if series is None:
-            if len(self.series) < self.limit:
+            if key == self._overflow_key:  # another worker's overflow, being merged: it stays the overflow
+                if self.overflow is None:
+                    self.overflow = self._new()
+                series = self.overflow
+            elif len(self.series) < self.limit:
                 series = self.series[key] = self._new()
             else:
                 self.on_overflow(self.name)
@@ -91,6 +95,19 @@ class HistogramFamily(_Family):
         series.counts[bisect_left(self.bounds, value)] += 1  # value <= bound lands in that bucket (le)
         series.total += value
 
+    def merge(self, key: tuple[str, ...], value: tuple[Sequence[int], float], now: float) -> None:
+        """Add another aggregate's (per-bucket counts, total) for `key`, e.g. another worker's."""
+        counts, total = value
+        series = self._slot(key, now)
+        if len(counts) != len(series.counts):
+            raise ValueError(f"{self.name}: {len(counts)} buckets to merge into {len(series.counts)}")
+        series.counts = [a + b for a, b in zip(series.counts, counts, strict=True)]
+        series.total += total
+
+    @staticmethod
+    def value_of(series: HistogramSeries) -> tuple[list[int], float]:
+        return list(series.counts), series.total
+
 
 class CounterFamily(_Family):
     def _new(self) -> CounterSeries:
@@ -98,3 +115,9 @@ class CounterFamily(_Family):
 
     def inc(self, key: tuple[str, ...], amount: float, now: float) -> None:
         self._slot(key, now).value += amount
+
+    merge = inc
+
+    @staticmethod
+    def value_of(series: CounterSeries) -> float:
+        return series.value

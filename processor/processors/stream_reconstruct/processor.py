@@ -124,6 +124,17 @@ class StreamReconstructProcessor:
         if convention is not None:
             convention.join_log(call, log)
 
+    async def flush(self) -> None:
+        """Emit every held trace now (a `Flushable`): the kafka receiver calls this before it gives up its
+        partitions, so the next owner of a trace starts from nothing. Raises when downstream refuses."""
+        if self.store.emitter is not self:
+            return
+        traces = self.store.pop_all()
+        if traces:
+            batch = Batch.empty(Signal.TRACES)
+            _attach(batch, traces)
+            await self.next.consume(batch)
+
     async def _flush_periodically(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from processor.component import CreateSettings
 from processor.errors import PermanentError, RetryableError
-from processor.model.batch import Batch, Signal, count_items
+from processor.model.batch import REQUEST_TYPES, Batch, Signal, count_items
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.validate import drop_invalid
 from processor.service.fanout import SignalRouter, UnsupportedSignal
@@ -29,6 +30,14 @@ RESPONSE_TYPES: dict[Signal, type] = {
 #: The partial_success field that counts rejected items, per signal.
 _REJECTED_FIELD = {Signal.TRACES: "rejected_spans", Signal.LOGS: "rejected_log_records",
                    Signal.METRICS: "rejected_data_points"}
+
+
+def decode_protobuf(signal: Signal, body: bytes) -> Any:
+    """A binary export request; a corrupt one (or one nested past protobuf's depth limit) is INVALID_ARGUMENT."""
+    try:
+        return REQUEST_TYPES[signal].FromString(body)
+    except DecodeError as exc:
+        raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
 
 
 class ExportHandler:

@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as trace_grpc
 
 from processor.model.batch import Signal
 from processor.receivers.otlp.config import GrpcConfig
-from processor.receivers.otlp.export import ExportHandler
+from processor.receivers.otlp.export import RESPONSE_TYPES, ExportHandler, decode_protobuf
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.security import BearerAuth
+from processor.service.workers import shares_ports
 
-_SERVICES = (
-    (Signal.TRACES, trace_grpc.TraceServiceServicer, trace_grpc.add_TraceServiceServicer_to_server),
-    (Signal.LOGS, logs_grpc.LogsServiceServicer, logs_grpc.add_LogsServiceServicer_to_server),
-    (Signal.METRICS, metrics_grpc.MetricsServiceServicer, metrics_grpc.add_MetricsServiceServicer_to_server),
-)
+_SERVICES = {
+    Signal.TRACES: "opentelemetry.proto.collector.trace.v1.TraceService",
+    Signal.LOGS: "opentelemetry.proto.collector.logs.v1.LogsService",
+    Signal.METRICS: "opentelemetry.proto.collector.metrics.v1.MetricsService",
+}
 _TRANSPORT = "grpc"
 
 
@@ -34,12 +32,12 @@ class GrpcReceiver:
     async def start(self) -> None:
         options = [
             ("grpc.max_receive_message_length", self.config.max_recv_msg_size),
-            # gRPC sets SO_REUSEPORT by default, which would let a second server share a taken port silently.
-            ("grpc.so_reuseport", 0),
+            # gRPC sets SO_REUSEPORT by default, which would let a second server share a taken port silently;
+            # only worker processes share their ports on purpose (the kernel spreads connections over them).
+            ("grpc.so_reuseport", 1 if shares_ports() else 0),
         ]
         server = grpc.aio.server(options=options)
-        for signal, base, register in _SERVICES:
-            register(_servicer(base, signal, self._export)(), server)
+        server.add_generic_rpc_handlers([self._service(signal, name) for signal, name in _SERVICES.items()])
         endpoint = self.config.endpoint
         try:
             if self.config.tls:
@@ -61,22 +59,24 @@ class GrpcReceiver:
             await self._server.stop(grace)
             self._server = None
 
-    async def _export(self, signal: Signal, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _service(self, signal: Signal, name: str) -> grpc.GenericRpcHandler:
+        """Export takes the raw bytes: decoding them here lets a corrupt body be INVALID_ARGUMENT, not UNKNOWN."""
+
+        async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
+            return await self._export(signal, body, context)
+
+        serialize = RESPONSE_TYPES[signal].SerializeToString
+        method = grpc.unary_unary_rpc_method_handler(export, response_serializer=serialize)
+        return grpc.method_handlers_generic_handler(name, {"Export": method})
+
+    async def _export(self, signal: Signal, body: bytes, context: grpc.aio.ServicerContext) -> Any:
         try:
             if self._auth is not None:
                 metadata = dict(context.invocation_metadata() or ())
                 if not self._auth.allows(metadata.get("authorization")):
                     raise Failure.unauthenticated("missing or invalid bearer token")
-            return await self.handler.export(signal, request, _TRANSPORT)
+            return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT)
         except Failure as failure:
             details = (("grpc-status-details-bin", failure.status().SerializeToString()),)
             await context.abort(failure.code, failure.message, trailing_metadata=details)
 
-
-def _servicer(base: type, signal: Signal, export) -> type:
-    """A servicer class whose Export hands the request to `export` with its signal."""
-
-    async def Export(self, request: Any, context: grpc.aio.ServicerContext) -> Any:  # noqa: N802 - gRPC's name
-        return await export(signal, request, context)
-
-    return type(f"Otlp{base.__name__}", (base,), {"Export": Export})

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 
 from processor.model import otlp_json
-from processor.model.batch import REQUEST_TYPES, Signal
+from processor.model.batch import Signal
 from processor.receivers.otlp.body import read_body
 from processor.receivers.otlp.config import HttpConfig
-from processor.receivers.otlp.export import ExportHandler
+from processor.receivers.otlp.export import ExportHandler, decode_protobuf
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.security import BearerAuth
 from processor.service.http import HttpServer
@@ -30,13 +30,6 @@ class Codec:
     encode: Callable[[Message], bytes]
 
 
-def _decode_protobuf(signal: Signal, body: bytes) -> Any:
-    try:
-        return REQUEST_TYPES[signal].FromString(body)
-    except DecodeError as exc:
-        raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
-
-
 def _decode_json(signal: Signal, body: bytes) -> Any:
     try:
         return otlp_json.decode(signal, body)
@@ -44,7 +37,7 @@ def _decode_json(signal: Signal, body: bytes) -> Any:
         raise Failure.invalid(str(exc)) from None
 
 
-PROTOBUF = Codec("application/x-protobuf", _decode_protobuf, lambda message: message.SerializeToString())
+PROTOBUF = Codec("application/x-protobuf", decode_protobuf, lambda message: message.SerializeToString())
 JSON = Codec("application/json", _decode_json, otlp_json.encode)
 CODECS = {codec.content_type: codec for codec in (PROTOBUF, JSON)}
 
@@ -58,7 +51,8 @@ class HttpReceiver:
         self.port: int | None = None
 
     async def start(self) -> None:
-        app = web.Application()
+        # We inflate gzip/deflate ourselves (body.py): aiohttp accepts a truncated gzip stream as if it were whole.
+        app = web.Application(handler_args={"auto_decompress": False})
         for signal, path in PATHS.items():
             app.router.add_post(path, self._route(signal))
         ssl_context = self.config.tls.ssl_context() if self.config.tls else None

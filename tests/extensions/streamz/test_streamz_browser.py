@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streams import batch_of, known_streams, stream
+
+from tests.extensions.streamz.streams import batch_of, known_streams, stream
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[3]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from streams import batch_of, known_streams, stream
-
 from processor.extensions.streamz.server import DEFAULT_LIMIT
+from tests.extensions.streamz.streams import batch_of, known_streams, stream
 
 
 async def test_the_page_its_script_and_style_are_served_with_a_strict_policy(streamz, http):

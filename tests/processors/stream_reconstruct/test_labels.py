@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+
 from processor.component import Kind
 from processor.conventions import read_llm_call, select
 from processor.loadgen.profiles import draw
@@ -47,3 +48,4 @@ async def test_configured_keys_fall_back_to_the_resource():
     await processor.consume(Batch(Signal.TRACES, request))
     await processor.shutdown()
     assert {(r.route, r.tenant) for r in sink.streams} == {("/v2/agent", "acme")}
+

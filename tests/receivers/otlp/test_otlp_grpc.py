@@ -11,7 +11,12 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.trace.export import SpanExportResult
-from otlp_helpers import (
+
+from processor.errors import PermanentError, RetryableError
+from processor.model.batch import Signal
+from processor.service.telemetry import SelfTelemetry
+from processor.testing import FailingConsumer
+from tests.receivers.otlp.otlp_helpers import (
     assert_same_log_records,
     assert_same_spans,
     attributes_of,
@@ -25,11 +30,6 @@ from otlp_helpers import (
     sink_routes,
     trace_request,
 )
-
-from processor.errors import PermanentError, RetryableError
-from processor.model.batch import Signal
-from processor.service.telemetry import SelfTelemetry
-from processor.testing import FailingConsumer
 
 GRPC_ONLY = {"grpc": {"endpoint": "127.0.0.1:0"}}
 

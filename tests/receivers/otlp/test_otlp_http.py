@@ -14,7 +14,13 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.trace.export import SpanExportResult
-from otlp_helpers import (
+
+from processor.errors import PermanentError, RetryableError
+from processor.model import otlp_json
+from processor.model.batch import Signal
+from processor.service.telemetry import SelfTelemetry
+from processor.testing import FailingConsumer
+from tests.receivers.otlp.otlp_helpers import (
     assert_same_log_records,
     assert_same_spans,
     good_span,
@@ -26,12 +32,6 @@ from otlp_helpers import (
     sink_routes,
     trace_request,
 )
-
-from processor.errors import PermanentError, RetryableError
-from processor.model import otlp_json
-from processor.model.batch import Signal
-from processor.service.telemetry import SelfTelemetry
-from processor.testing import FailingConsumer
 
 HTTP_ONLY = {"http": {"endpoint": "127.0.0.1:0", "max_request_size": "64KiB"}}
 PROTOBUF, JSON = "application/x-protobuf", "application/json"

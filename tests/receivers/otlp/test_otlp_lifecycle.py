@@ -7,7 +7,6 @@ import socket
 
 import grpc
 import pytest
-from otlp_helpers import good_span, grpc_export, post, trace_request
 
 from processor.component import Kind
 from processor.model.batch import Batch, Signal
@@ -16,6 +15,7 @@ from processor.receivers.otlp.config import OtlpReceiverConfig
 from processor.service import registry
 from processor.service.fanout import SignalRouter
 from processor.testing import create_settings
+from tests.receivers.otlp.otlp_helpers import good_span, grpc_export, post, trace_request
 
 GOOD = trace_request(good_span())
 

@@ -11,7 +11,16 @@ import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
-from otlp_helpers import good_span, grpc_export, in_thread, post, sdk_spans, sink_routes, trace_request
+
+from tests.receivers.otlp.otlp_helpers import (
+    good_span,
+    grpc_export,
+    in_thread,
+    post,
+    sdk_spans,
+    sink_routes,
+    trace_request,
+)
 
 GOOD = trace_request(good_span())
 

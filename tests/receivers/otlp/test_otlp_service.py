@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from otlp_helpers import good_span, grpc_export, post, trace_request
 
 from processor.config.validate import Problems, validate
 from processor.service.service import Service
+from tests.receivers.otlp.otlp_helpers import good_span, grpc_export, post, trace_request
 
 PIPELINE = """
 receivers:

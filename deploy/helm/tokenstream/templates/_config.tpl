@@ -16,7 +16,20 @@ processors:
   cadence: {stall_gap: 2s}
   retry_detect: {}
   truncation: {}
-  cost: {}
+  cost:
+    prices:  # USD per million tokens; add your models through config.processors.cost.prices
+      openai/gpt-4o-mini: {input_per_million: 0.15, output_per_million: 0.6}
+      openai/gpt-4.1: {input_per_million: 2.0, output_per_million: 8.0}
+      anthropic/claude-sonnet-4: {input_per_million: 3.0, output_per_million: 15.0}
+      anthropic/claude-haiku-4: {input_per_million: 1.0, output_per_million: 5.0}
+      vllm/*: {input_per_million: 0.0, output_per_million: 0.0}
+  slo: {default_p95_ttft: 2s, window: 5m, min_streams: 20}
+  reconnect: {reconnect_window: 30s}
+  feedback: {}
+  trace_cost: {wait: 10s}
+  # Prompt and completion content in every convention, and the request headers OpenLLMetry leaks into
+  # gen_ai.headers, are dropped before anything leaves.
+  redaction: {}
   batch: {}
 exporters:
   kafka:
@@ -43,7 +56,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, batch]
+      processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, slo, reconnect, feedback, trace_cost, redaction, batch]
       exporters: [kafka, prometheus]
 {{- end }}
 

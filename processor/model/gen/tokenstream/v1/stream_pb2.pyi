@@ -129,3 +129,81 @@ class StreamAnomaly(_message.Message):
     operation: str
     session_id: str
     def __init__(self, trace_id: _Optional[bytes] = ..., span_id: _Optional[bytes] = ..., kind: _Optional[str] = ..., severity: _Optional[str] = ..., time_unix_nano: _Optional[int] = ..., detail: _Optional[str] = ..., service: _Optional[str] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., provider: _Optional[str] = ..., request_model: _Optional[str] = ..., response_model: _Optional[str] = ..., operation: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class TraceCost(_message.Message):
+    __slots__ = ("trace_id", "route", "tenant", "service", "cost_usd", "input_tokens", "output_tokens", "stream_count", "unpriced_streams", "retry_count", "retry_cost_usd", "retry_share", "start_time_unix_nano", "end_time_unix_nano")
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    RETRY_SHARE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    trace_id: bytes
+    route: str
+    tenant: str
+    service: str
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    stream_count: int
+    unpriced_streams: int
+    retry_count: int
+    retry_cost_usd: float
+    retry_share: float
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    def __init__(self, trace_id: _Optional[bytes] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., service: _Optional[str] = ..., cost_usd: _Optional[float] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., stream_count: _Optional[int] = ..., unpriced_streams: _Optional[int] = ..., retry_count: _Optional[int] = ..., retry_cost_usd: _Optional[float] = ..., retry_share: _Optional[float] = ..., start_time_unix_nano: _Optional[int] = ..., end_time_unix_nano: _Optional[int] = ...) -> None: ...
+
+class StreamFeedback(_message.Message):
+    __slots__ = ("trace_id", "span_id", "feedback_trace_id", "experience", "verdict", "score", "joined_by", "time_unix_nano", "route", "request_model", "tenant", "session_id")
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPERIENCE_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    JOINED_BY_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    trace_id: bytes
+    span_id: bytes
+    feedback_trace_id: bytes
+    experience: str
+    verdict: str
+    score: float
+    joined_by: str
+    time_unix_nano: int
+    route: str
+    request_model: str
+    tenant: str
+    session_id: str
+    def __init__(self, trace_id: _Optional[bytes] = ..., span_id: _Optional[bytes] = ..., feedback_trace_id: _Optional[bytes] = ..., experience: _Optional[str] = ..., verdict: _Optional[str] = ..., score: _Optional[float] = ..., joined_by: _Optional[str] = ..., time_unix_nano: _Optional[int] = ..., route: _Optional[str] = ..., request_model: _Optional[str] = ..., tenant: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class SloStatus(_message.Message):
+    __slots__ = ("route", "request_model", "breached", "observed_p95_ttft_s", "threshold_s", "streams", "time_unix_nano")
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BREACHED_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_P95_TTFT_S_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_S_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    route: str
+    request_model: str
+    breached: bool
+    observed_p95_ttft_s: float
+    threshold_s: float
+    streams: int
+    time_unix_nano: int
+    def __init__(self, route: _Optional[str] = ..., request_model: _Optional[str] = ..., breached: _Optional[bool] = ..., observed_p95_ttft_s: _Optional[float] = ..., threshold_s: _Optional[float] = ..., streams: _Optional[int] = ..., time_unix_nano: _Optional[int] = ...) -> None: ...

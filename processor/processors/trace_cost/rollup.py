@@ -1,0 +1,74 @@
+"""One trace's cost rollup, summed from its stream records as they come.
+
+Retries' share: the cost of every retry (attempt > 0) plus that of the partial attempts they retried, since
+a retry after a partial stream pays for the same answer twice. Unknown stays absent: a trace with no priced
+stream has no cost_usd, and `unpriced_streams` says when the total is only a lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from processor.model.gen.tokenstream.v1.stream_pb2 import TraceCost
+from processor.model.records import StreamRecord
+
+_LABELS = ("route", "tenant", "service")
+
+
+@dataclass(slots=True)
+class _Stream:
+    cost: float | None
+    attempt: int
+    partial_attempt: bytes
+
+
+@dataclass(slots=True)
+class TraceRollup:
+    trace_id: bytes
+    deadline: float = 0.0
+    labels: dict[str, str] = field(default_factory=dict)
+    streams: dict[bytes, _Stream] = field(default_factory=dict)  # by span id: a record seen twice counts once
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    start: int | None = None
+    end: int | None = None
+
+    def add(self, record: StreamRecord) -> None:
+        has = record.HasField
+        for name in _LABELS:
+            if name not in self.labels and has(name) and getattr(record, name):
+                self.labels[name] = getattr(record, name)
+        cost = record.cost_usd if has("cost_usd") and not math.isnan(record.cost_usd) else None
+        if record.span_id not in self.streams:
+            if has("input_tokens"):
+                self.input_tokens = (self.input_tokens or 0) + record.input_tokens
+            if has("output_tokens"):
+                self.output_tokens = (self.output_tokens or 0) + record.output_tokens
+        self.streams[record.span_id] = _Stream(cost, record.attempt if has("attempt") else 0,
+                                               record.partial_attempt_span_id)
+        if has("start_time_unix_nano"):
+            self.start = min(self.start or record.start_time_unix_nano, record.start_time_unix_nano)
+        if has("end_time_unix_nano"):
+            self.end = max(self.end or 0, record.end_time_unix_nano)
+
+    def to_message(self) -> TraceCost:
+        message = TraceCost(trace_id=self.trace_id, stream_count=len(self.streams), **self.labels)
+        priced = [s.cost for s in self.streams.values() if s.cost is not None]
+        message.unpriced_streams = len(self.streams) - len(priced)
+        retries = [span for span, s in self.streams.items() if s.attempt > 0]
+        message.retry_count = len(retries)
+        partials = {s.partial_attempt for s in self.streams.values() if s.attempt > 0 and s.partial_attempt}
+        retried = set(retries) | partials
+        if priced:
+            total = sum(priced)
+            message.cost_usd = total
+            retry_cost = sum(self.streams[span].cost or 0.0 for span in retried if span in self.streams)
+            message.retry_cost_usd = retry_cost
+            if total > 0:
+                message.retry_share = retry_cost / total
+        for name, value in (("input_tokens", self.input_tokens), ("output_tokens", self.output_tokens),
+                            ("start_time_unix_nano", self.start), ("end_time_unix_nano", self.end)):
+            if value is not None:
+                setattr(message, name, value)
+        return message
