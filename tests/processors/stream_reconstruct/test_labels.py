@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-
 from processor.component import Kind
 from processor.conventions import read_llm_call, select
 from processor.loadgen.profiles import draw
