@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import aiohttp
 import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from processor.loadgen.profiles import draw
-from processor.loadgen.spans import TraceBuilder
+from processor.loadgen.spans import CHUNK_TEXT_KEY
+from processor.loadgen.traffic import Traffic
 
 _TICK = 0.1  # seconds between requests: rate / 10 traces per request
 
@@ -26,17 +28,20 @@ class LoadSettings:
     profile: str = "mixed"
     protocol: str = "grpc"
     seed: int | None = None
+    #: Chunk events carry their text under this attribute, and spans their completion; "" leaves content out.
+    chunk_text_key: str = CHUNK_TEXT_KEY
 
 
 class _Sender:
     def __init__(self, settings: LoadSettings) -> None:
         self.settings = settings
-        self._channel = self._stub = self._session = None
+        self._channel = self._traces = self._logs = self._session = None
 
     async def __aenter__(self) -> _Sender:
         if self.settings.protocol == "grpc":
             self._channel = grpc.aio.insecure_channel(self.settings.endpoint)
-            self._stub = trace_service_pb2_grpc.TraceServiceStub(self._channel)
+            self._traces = trace_service_pb2_grpc.TraceServiceStub(self._channel)
+            self._logs = logs_service_pb2_grpc.LogsServiceStub(self._channel)
         else:
             self._session = aiohttp.ClientSession()
         return self
@@ -48,14 +53,15 @@ class _Sender:
             await self._session.close()
 
     async def send(self, request) -> str | None:
-        """None when accepted, else what the receiver said."""
-        if self._stub is not None:
+        """None when accepted, else what the receiver said; traces or logs, by the request's type."""
+        is_traces = isinstance(request, ExportTraceServiceRequest)
+        if self._channel is not None:
             try:
-                await self._stub.Export(request, timeout=10)
+                await (self._traces if is_traces else self._logs).Export(request, timeout=10)
             except grpc.aio.AioRpcError as exc:
                 return exc.code().name
             return None
-        url = f"http://{self.settings.endpoint}/v1/traces"
+        url = f"http://{self.settings.endpoint}/v1/{'traces' if is_traces else 'logs'}"
         try:
             async with self._session.post(url, data=request.SerializeToString(),
                                           headers={"Content-Type": "application/x-protobuf"},
@@ -66,8 +72,9 @@ class _Sender:
 
 
 async def generate(settings: LoadSettings, *, report=print) -> Counter[str]:
-    """Send `rate` streams a second for `duration` seconds; returns the counts of what was sent and refused."""
-    rng = random.Random(settings.seed)
+    """Send `rate` streams a second for `duration` seconds, plus the reconnects and feedback the users add;
+    returns the counts of what was sent and refused. Reconnects not yet due when the time is up are not sent."""
+    traffic = Traffic(settings.profile, random.Random(settings.seed), settings.chunk_text_key)
     sent: Counter[str] = Counter()
     refused: Counter[str] = Counter()
     owed = 0.0
@@ -76,23 +83,28 @@ async def generate(settings: LoadSettings, *, report=print) -> Counter[str]:
     async with _Sender(settings) as sender:
         while (elapsed := time.monotonic() - start) < settings.duration:
             owed += settings.rate * _TICK
-            batch, owed = int(owed), owed - int(owed)
-            if batch:
-                builder = TraceBuilder(rng)
-                for _ in range(batch):
-                    builder.add(draw(settings.profile, rng))
+            streams, owed = int(owed), owed - int(owed)
+            tick = traffic.tick(streams)
+            for builder in tick.traces:
                 problem = await sender.send(builder.request)
                 if problem is None:
                     sent.update(builder.counts)
                 else:
                     refused[problem] += 1
                     sent["refused_traces"] += builder.counts["traces"]
+            if len(tick.logs):
+                problem = await sender.send(tick.logs.request)
+                if problem is None:
+                    sent["feedback_logs"] += len(tick.logs)
+                else:
+                    refused[f"logs {problem}"] += 1
             if time.monotonic() >= next_report:
                 report(f"loadgen: {elapsed:5.1f}s  {sent['traces']} streams sent, {sum(refused.values())} "
                        f"requests refused")
                 next_report += 5
             await asyncio.sleep(max(0.0, start + (elapsed // _TICK + 1) * _TICK - time.monotonic()))
     sent["elapsed_ms"] = int((time.monotonic() - start) * 1000)
+    sent["reconnects_not_due"] = traffic.pending_reconnects
     for reason, count in refused.items():
         sent[f"refused:{reason}"] = count
     return sent

@@ -1,5 +1,9 @@
 """Turning stream plans into OTLP spans as OpenLLMetry records them: a gateway SERVER span and, under it, one
-CLIENT span per LLM call with a `gen_ai.content.completion.chunk` event for every chunk the app pulled."""
+CLIENT span per LLM call with a `gen_ai.content.completion.chunk` event for every chunk the app pulled.
+
+Content chunks carry their text under `chunk_text_key` and the span records the completion
+(`gen_ai.completion.0.content`), as a gateway that follows the README does, so content_check can compare them;
+an empty key leaves content out."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 from processor.loadgen.profiles import StreamPlan
 
 CHUNK_EVENT = "gen_ai.content.completion.chunk"
+CHUNK_TEXT_KEY = "gen_ai.completion.chunk"
+COMPLETION_KEY = "gen_ai.completion.0.content"
 _SCOPE_VERSION = "0.62.4"
 _NS = 1_000_000_000
 
@@ -36,8 +42,9 @@ def _attr(key: str, value) -> KeyValue:
 class TraceBuilder:
     """Builds one ExportTraceServiceRequest for many plans; counts what it built."""
 
-    def __init__(self, rng: random.Random, service: str = "llm-gateway") -> None:
+    def __init__(self, rng: random.Random, service: str = "llm-gateway", chunk_text_key: str = CHUNK_TEXT_KEY) -> None:
         self.rng = rng
+        self.chunk_text_key = chunk_text_key
         self.request = ExportTraceServiceRequest()
         resource_spans = self.request.resource_spans.add()
         resource_spans.resource.attributes.extend([_attr("service.name", service),
@@ -48,8 +55,9 @@ class TraceBuilder:
         self._resource_spans = resource_spans
         self.counts: Counter[str] = Counter()
 
-    def add(self, plan: StreamPlan, end_ns: int | None = None) -> None:
-        end_ns = end_ns or time.time_ns()
+    def add(self, plan: StreamPlan, end_ns: int | None = None, *, start_ns: int | None = None) -> Span:
+        """Adds the plan's trace, ending at `end_ns` (default now), or starting at `start_ns` when given;
+        returns its root span."""
         trace_id = self.rng.randbytes(16)
         labels = [_attr("http.route", plan.route), _attr("tenant.id", plan.tenant), _attr("session.id", plan.session)]
         calls = [("abort", 0), ("normal", 1)] if plan.kind == "retry" else [(plan.kind, 0)]
@@ -60,7 +68,11 @@ class TraceBuilder:
             spans.append(span)
             cursor += int(0.2 * _NS)  # the app's back-off before it retries
         total = cursor + int(0.01 * _NS)
-        start = end_ns - total
+        if start_ns is None:
+            end_ns = end_ns or time.time_ns()
+            start = end_ns - total
+        else:
+            start, end_ns = start_ns, start_ns + total
         root = self._server.spans.add(trace_id=trace_id, span_id=self.rng.randbytes(8), name=f"POST {plan.route}",
                                       kind=Span.SPAN_KIND_SERVER, start_time_unix_nano=start,
                                       end_time_unix_nano=end_ns)
@@ -75,6 +87,7 @@ class TraceBuilder:
         self.counts["traces"] += 1
         self.counts[plan.kind] += 1
         self.counts["spans"] += 1 + len(spans)
+        return root
 
     def _llm_span(self, plan: StreamPlan, kind: str, attempt: int, trace_id: bytes, offset: int, labels):
         scope = self._clients.get(plan.provider)
@@ -96,9 +109,15 @@ class TraceBuilder:
         stalls = dict(plan.stalls)
         if kind != "error":
             span.events.add(time_unix_nano=now, name=CHUNK_EVENT)  # the role-only first chunk
-        for index in range(1, chunks + 1):
+        # A retry that kept the broken attempt's chunks streams them again before its own.
+        replayed = plan.words[:plan.duplicated_chunks] if attempt else []
+        for index, word in enumerate([*replayed, *plan.words[:chunks]], start=1 - len(replayed)):
             now += int((plan.gap_s + stalls.get(index - 1, 0.0)) * _NS)
-            span.events.add(time_unix_nano=now, name=CHUNK_EVENT)
+            event = span.events.add(time_unix_nano=now, name=CHUNK_EVENT)
+            if self.chunk_text_key:
+                event.attributes.append(_attr(self.chunk_text_key, word))
+        if self.chunk_text_key and chunks:
+            span.attributes.append(_attr(COMPLETION_KEY, "".join(plan.words[:chunks])))
         self.counts["chunk_events"] += len(span.events)
         self._finish(span, plan, kind, chunks, now)
         self.counts["llm_spans"] += 1

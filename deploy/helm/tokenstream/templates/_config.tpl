@@ -27,6 +27,8 @@ processors:
   reconnect: {reconnect_window: 30s}
   feedback: {}
   trace_cost: {wait: 10s}
+  # Flags a stream whose chunks do not add up to the completion its span recorded (offsets and hashes only).
+  content_check: {}
   # Prompt and completion content in every convention, and the request headers OpenLLMetry leaks into
   # gen_ai.headers, are dropped before anything leaves.
   redaction: {}
@@ -56,7 +58,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, slo, reconnect, feedback, trace_cost, redaction, batch]
+      processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, slo, reconnect, feedback, trace_cost, content_check, redaction, batch]
       exporters: [kafka, prometheus]
 {{- end }}
 

@@ -1,0 +1,94 @@
+"""The stream processors in the default order with content_check last, for traces and for logs (sharing the
+stream_reconstruct and content_check state as one component id in both pipelines does), with the real adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from processor.component import Kind
+from processor.conventions import read_llm_call, select
+from processor.model.batch import Batch, Signal
+from processor.processors.content_check.config import ContentCheckConfig
+from processor.processors.content_check.processor import ContentCheckProcessor
+from processor.service.telemetry import SelfTelemetry
+from processor.testing import SinkConsumer, create_settings
+from tests.stream.builders import MS, PARENT, T0, TRACE, attr
+from tests.stream.pipeline import default_chain, reconstruct
+
+
+@dataclass
+class Chain:
+    traces: object
+    logs: object
+    sink: SinkConsumer
+    telemetry: SelfTelemetry
+
+    async def send(self, *requests) -> None:
+        for request in requests:
+            signal = Signal.LOGS if isinstance(request, ExportLogsServiceRequest) else Signal.TRACES
+            await (self.logs if signal is Signal.LOGS else self.traces).consume(Batch(signal, request))
+
+    async def finish(self) -> SinkConsumer:
+        await self.traces.shutdown()  # emits every held trace's final record
+        return self.sink
+
+    def records(self):
+        return [r for b in self.sink.batches for r in b.streams]
+
+    def anomalies(self, kind: str = "content_mismatch"):
+        return [a for b in self.sink.batches for a in b.anomalies if a.kind == kind]
+
+    def checked(self, result: str) -> float:
+        return self.telemetry.registry.get_sample_value(
+            "tokenstream_content_checked_streams_total", {"processor": "content_check", "result": result}) or 0.0
+
+
+@pytest.fixture
+def make_chain():
+    def build(**options) -> Chain:
+        sink, telemetry, stream_shared, check_shared = SinkConsumer(), SelfTelemetry(), {}, {}
+        config = ContentCheckConfig(**options)
+        checks = [ContentCheckProcessor(create_settings("content_check", Kind.PROCESSOR, signals=(signal,),
+                                                        shared=check_shared, telemetry=telemetry), config, next_)
+                  for signal, next_ in ((Signal.TRACES, sink), (Signal.LOGS, SinkConsumer()))]
+        adapters = dict(conventions=select(["auto"]), read=read_llm_call)
+        traces = default_chain(checks[0], shared=stream_shared, **adapters)
+        logs = reconstruct(checks[1], shared=stream_shared, signals=(Signal.LOGS,), **adapters)
+        return Chain(traces, logs, sink, telemetry)
+    return build
+
+
+def openllmetry_span(chunks: list[str], *, completion: str | None, span_id: bytes = b"\x02" * 8,
+                     text_key: str = "gen_ai.completion.chunk", start: int = T0) -> Span:
+    """An OpenLLMetry chat span whose chunk events carry their text under `text_key` (the first, role-only chunk
+    and the finish chunk carry none, as on the wire), and the completion it recorded."""
+    span = Span(trace_id=TRACE, span_id=span_id, parent_span_id=PARENT, name="openai.chat",
+                kind=Span.SPAN_KIND_CLIENT, start_time_unix_nano=start)
+    span.attributes.extend([attr("gen_ai.provider.name", "openai"), attr("gen_ai.operation.name", "chat"),
+                            attr("gen_ai.request.model", "gpt-4o-mini"), attr("gen_ai.is_streaming", True),
+                            attr("gen_ai.response.finish_reasons", ["stop"]),
+                            attr("gen_ai.usage.output_tokens", len(chunks))])
+    if completion is not None:
+        span.attributes.append(attr("gen_ai.completion.0.content", completion))
+    now = start + 300 * MS
+    span.events.add(name="gen_ai.content.completion.chunk", time_unix_nano=now)
+    for text in chunks:
+        now += 20 * MS
+        span.events.add(name="gen_ai.content.completion.chunk", time_unix_nano=now, attributes=[attr(text_key, text)])
+    span.events.add(name="gen_ai.content.completion.chunk", time_unix_nano=now + MS)
+    span.end_time_unix_nano = now + 2 * MS
+    span.status.code = span.status.STATUS_CODE_OK
+    return span
+
+
+def request_of(*spans: Span) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    scope_spans = request.resource_spans.add().scope_spans.add()
+    scope_spans.scope.name = "opentelemetry.instrumentation.openai.v1"
+    scope_spans.spans.extend(spans)
+    return request
