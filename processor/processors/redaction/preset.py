@@ -40,6 +40,10 @@ GENAI_CONTENT_KEYS: tuple[str, ...] = (
     "ai.response.toolCalls",
     "ai.toolCall.args",
     "ai.toolCall.result",
+    # LangChain's `new_token` events, and chunk events that carry their text (content_check reads both).
+    "token",
+    "gen_ai.chunk.text",
+    "gen_ai.completion.delta",
 )
 
 #: Fields of a `gen_ai.*` log record body that hold text, at any depth: `content` of `gen_ai.user.message`,

@@ -167,3 +167,11 @@ async def test_the_resolved_matcher_is_exposed_and_counts_reach_self_telemetry()
     counted = telemetry.registry.get_sample_value("tokenstream_redaction_redacted_values_total",
                                                   {"processor": "redaction", "signal": "traces", "action": "drop"})
     assert counted == 7  # input.value, 4 llm.input_messages.*, 2 llm.output_messages.*; output.value is allowed
+
+
+def test_streamed_chunk_text_is_redacted_too():
+    """LangChain's new_token events carry each token as `token`; chunk events may carry text as well."""
+    processor = make_processor()
+    for key in ("token", "gen_ai.completion.chunk", "gen_ai.chunk.text", "gen_ai.completion.delta"):
+        assert processor.matcher(key), key
+    assert not processor.matcher("gen_ai.usage.output_tokens")
