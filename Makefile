@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= pipelines/default.yaml
 
-.PHONY: run test lint bench proto clean
+.PHONY: run test reliability lint bench proto clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check processor tests bench deploy
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# The full-size reliability scenarios (tests/reliability, marked slow), figures printed; writes docs/reliability.md.
+reliability: $(VENV)/.installed-dev
+	rm -f test-artifacts/reliability-rows.jsonl
+	TOKENSTREAM_RELIABILITY=full $(BIN)/python -m pytest -q -s -m slow -rxX tests/reliability $(PYTEST_ARGS)
+	TOKENSTREAM_FULL=1 $(BIN)/python -m pytest -q -s tests/hardening $(PYTEST_ARGS)
+	$(BIN)/python -m tests.reliability.report
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.throughput

@@ -69,3 +69,39 @@ def counts(payload: bytes) -> tuple[int, int]:
     request = ExportTraceServiceRequest.FromString(payload)
     spans = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
     return len(spans), sum(len(s.events) for s in spans)
+
+
+def llm_spans(payload: bytes) -> int:
+    """Spans that carry LLM attributes (GenAI or OpenLLMetry): each makes one stream record."""
+    request = ExportTraceServiceRequest.FromString(payload)
+    return sum(any(a.key.startswith(("gen_ai.", "llm.")) for a in s.attributes)
+               for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans)
+
+
+class Fresh:
+    """Each send gets trace ids of its own, as real traffic would: resending the same traces would fold
+    them into one stream record each (and look like retries). The last 4 bytes of every trace id in an
+    encoded request are overwritten with a send counter, in place in a copy of the bytes: no re-encoding."""
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        self.bodies = bodies
+        self.offsets = [_trace_id_offsets(body) for body in bodies]
+
+    def body(self, index: int, serial: int) -> bytes:
+        data = bytearray(self.bodies[index])
+        stamp = (serial & 0xFFFFFFFF).to_bytes(4, "big")
+        for offset in self.offsets[index]:
+            data[offset + 12:offset + 16] = stamp
+        return bytes(data)
+
+
+def _trace_id_offsets(body: bytes) -> list[int]:
+    request = ExportTraceServiceRequest.FromString(body)
+    trace_ids = {s.trace_id for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans}
+    offsets = []
+    for trace_id in trace_ids:
+        start = body.find(trace_id)
+        while start != -1:
+            offsets.append(start)
+            start = body.find(trace_id, start + 1)
+    return offsets

@@ -1,180 +1,197 @@
 """Spans/s through tokenstream against ceilings measured in the same run, with the same client and payloads.
 
-    python -m bench.throughput [--seconds 10] [--workloads llm,plain] [--targets ceiling-decode,ceiling-walk,file]
+    python -m bench.throughput [--seconds 10] [--workloads llm,mixed,plain]
+                               [--targets ceiling-decode,ceiling-walk,default,default-x2] [--soak 300]
 
-Ceilings (bench/ceiling_server.py): `ceiling-decode`, a bare grpcio TraceService that only decodes;
-`ceiling-walk`, which also touches every span event. Pipelines: `file` is otlp -> batch -> file.
-The table is printed and saved as JSON in bench/results/.
+Targets (bench/targets.py): `ceiling-decode` (a bare grpcio TraceService that only decodes), `ceiling-walk` (it
+also touches every span event), `default` (pipelines/default.yaml's processing into Kafka and Prometheus),
+`default-x2` (the same with two worker processes), `file` (otlp -> batch -> file).
+For each pipeline target: receipt-to-Kafka-ack p50/p99 at full speed, then p99 in a run paced at half the
+measured rate; afterwards every record is read back from Kafka and checked against what the client had
+acknowledged: fewer delivered than sent is a FAILED run (exit status 1).
+The table is printed and saved as JSON in bench/results/. `--soak S` instead runs `default` for S seconds at half
+its maximum rate and samples RSS every 10 s. `--set KEY=VALUE` changes a value of the default pipeline (as
+`tokenstream run --set`); `--rate R` paces the main run at R requests/s (for comparing CPU per span).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import grpc
+from bench import kafka_check, latency, payloads
+from bench.drive import drive
+from bench.report import machine, table
+from bench.targets import Target
 
-from bench import payloads
-from processor.testing.process import TokenstreamProcess, free_port
-
-_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 RESULTS = Path(__file__).parent / "results"
 
 
-def pipeline_config(target: str, port: int, health: int, workdir: Path) -> dict:
-    receivers = {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{port}"}}}}
-    if target == "file":
-        exporters = {"file": {"path": str(workdir / "spans.jsonl")}}
-        processors = {"batch": {}}
-    else:
-        raise ValueError(f"unknown pipeline target {target!r}")
-    return {"receivers": receivers, "processors": processors, "exporters": exporters,
-            "extensions": {"health_check": {"endpoint": f"127.0.0.1:{health}"}},
-            "service": {"extensions": ["health_check"], "telemetry": {"metrics": {"level": "none"}},
-                        "pipelines": {"traces": {"receivers": ["otlp"], "processors": list(processors),
-                                                 "exporters": list(exporters)}}}}
-
-
-class Target:
-    """A server under test in its own process, on a free loopback port."""
-
-    def __init__(self, name: str, workdir: Path) -> None:
+class Workload:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.port = free_port()
-        self.workdir = workdir
-        self._proc: subprocess.Popen | None = None
-        self._tokenstream: TokenstreamProcess | None = None
+        self.bodies = payloads.build(name)
+        self.fresh = payloads.Fresh(self.bodies)
+        self.spans = [payloads.counts(b)[0] for b in self.bodies]
+        self.events = [payloads.counts(b)[1] for b in self.bodies]
+        self.llm = [payloads.llm_spans(b) for b in self.bodies]
 
-    def __enter__(self) -> Target:
-        if self.name.startswith("ceiling-"):
-            mode = self.name.removeprefix("ceiling-")
-            self._proc = subprocess.Popen([sys.executable, "-m", "bench.ceiling_server", "--port", str(self.port),
-                                           "--mode", mode])
-            _wait_for_grpc(self.port)
-        else:
-            health = free_port()
-            config = pipeline_config(self.name, self.port, health, self.workdir)
-            self._tokenstream = TokenstreamProcess(config, self.workdir, health_port=health).start()
-            self._proc = self._tokenstream.proc
-        return self
-
-    def peak_rss_mib(self) -> float:
-        for line in Path(f"/proc/{self._proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def __exit__(self, *exc) -> None:
-        if self._tokenstream is not None:
-            code = self._tokenstream.stop()
-            if code != 0:
-                print(f"warning: tokenstream exited {code}:\n{self._tokenstream.logs()[-2000:]}", file=sys.stderr)
-        elif self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(10)
+    def total(self, per_body: list[int], by_body: list[int]) -> int:
+        return sum(n * k for n, k in zip(per_body, by_body, strict=True))
 
 
-def _wait_for_grpc(port: int, timeout: float = 15.0) -> None:
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    grpc.channel_ready_future(channel).result(timeout=timeout)
-    channel.close()
+def rss_mib(pids: list[int], field: str = "VmHWM:") -> float:
+    """Summed over the processes: VmHWM (peak) or VmRSS (now)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
 
 
-async def drive(port: int, bodies: list[bytes], seconds: float, concurrency: int) -> dict:
-    """Send pre-encoded requests as fast as the server answers; returns counts and latencies."""
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 * 2**20)])
-    export = channel.unary_unary(_EXPORT, request_serializer=None, response_deserializer=None)
-    latencies: list[float] = []
-    failures = 0
-    stop_at = time.perf_counter() + seconds
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes so far: spans per CPU-second holds up on a busy machine."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
 
-    async def worker(offset: int) -> None:
-        nonlocal failures
-        index = offset
-        while time.perf_counter() < stop_at:
+
+def measure(target_name: str, workload: Workload, args, brokers: str, run_id: str) -> dict:
+    sent = [0] * len(workload.bodies)
+    serial = itertools.count()
+    row: dict = {"target": target_name, "workload": workload.name}
+    pipeline = not target_name.startswith("ceiling")
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Target(target_name, Path(tmp), brokers=brokers, run_id=run_id, overrides=args.overrides)
+        with target:
+            warmup = min(2.0, args.seconds / 5)
+            _add(sent, asyncio.run(drive(target.port, workload.fresh, warmup, args.concurrency, serial=serial)))
+            before = latency.scrape(target.telemetry_port) if pipeline else {}
+            cpu_before = cpu_seconds(target.pids())
+            full = asyncio.run(drive(target.port, workload.fresh, args.seconds, args.concurrency, args.rate, serial))
+            cpu = cpu_seconds(target.pids()) - cpu_before
+            _add(sent, full)
+            row.update(_rates(workload, full), failures=full["failures"], cpu_s=cpu)
+            row["spans_per_cpu_s"] = row["spans_per_s"] * full["elapsed"] / cpu if cpu else float("nan")
+            if pipeline:
+                after = latency.scrape(target.telemetry_port)
+                row.update(p50_ms=latency.quantile(0.5, before, after), p99_ms=latency.quantile(0.99, before, after))
+                rate = full["acked"] / full["elapsed"] / 2
+                before = latency.scrape(target.telemetry_port)
+                half = asyncio.run(drive(target.port, workload.fresh, args.seconds, args.concurrency, rate,
+                                         serial))
+                _add(sent, half)
+                after = latency.scrape(target.telemetry_port)
+                row.update(half_rate_spans_per_s=_rates(workload, half)["spans_per_s"],
+                           half_p50_ms=latency.quantile(0.5, before, after),
+                           half_p99_ms=latency.quantile(0.99, before, after),
+                           failures=row["failures"] + half["failures"])
+            row["peak_rss_mib"] = rss_mib(target.pids())
+        if pipeline and target.topics:
+            row.update(_check_delivery(workload, sent, brokers, target.topics))
+    return row
+
+
+def _add(sent: list[int], result: dict) -> None:
+    for index, count in enumerate(result["by_body"]):
+        sent[index] += count
+
+
+def _rates(workload: Workload, result: dict) -> dict:
+    spans = workload.total(workload.spans, result["by_body"])
+    events = workload.total(workload.events, result["by_body"])
+    return {"spans_per_s": spans / result["elapsed"], "events_per_s": events / result["elapsed"],
+            "requests": result["acked"]}
+
+
+def _check_delivery(workload: Workload, sent: list[int], brokers: str, topics: dict) -> dict:
+    got = kafka_check.delivered(brokers, {"spans": topics["spans"], "streams": topics["streams"]})
+    spans_sent, streams_sent = workload.total(workload.spans, sent), workload.total(workload.llm, sent)
+    ok = got["spans"] >= spans_sent and got["streams"] >= streams_sent
+    return {"spans_sent": spans_sent, "spans_delivered": got["spans"], "streams_expected": streams_sent,
+            "streams_delivered": got["streams"], "delivered_ok": ok}
+
+
+def soak(args, brokers: str) -> dict:
+    """`default`, llm workload, at half the maximum rate for args.soak seconds; RSS sampled every 10 s."""
+    workload = Workload("llm")
+    sent = [0] * len(workload.bodies)
+    serial = itertools.count()
+    samples: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp, Target("default", Path(tmp), brokers=brokers, run_id="soak",
+                                                       overrides=args.overrides) as target:
+        probe = asyncio.run(drive(target.port, workload.fresh, 10, args.concurrency, serial=serial))
+        _add(sent, probe)
+        rate = probe["acked"] / probe["elapsed"] / 2
+
+        async def run() -> dict:
+            task = asyncio.create_task(drive(target.port, workload.fresh, args.soak, args.concurrency, rate, serial))
             started = time.perf_counter()
-            try:
-                await export(bodies[index % len(bodies)], timeout=30)
-                latencies.append(time.perf_counter() - started)
-            except grpc.aio.AioRpcError:
-                failures += 1
-            index += 1
+            while not task.done():
+                samples.append((time.perf_counter() - started, rss_mib(target.pids(), "VmRSS:")))
+                await asyncio.wait([task], timeout=10)
+            return task.result()
 
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    await channel.close()
-    return {"requests": len(latencies), "failures": failures, "latencies": sorted(latencies)}
-
-
-def measure(target_name: str, workload: str, bodies: list[bytes], seconds: float, concurrency: int) -> dict:
-    spans, events = payloads.counts(bodies[0])
-    with tempfile.TemporaryDirectory() as tmp, Target(target_name, Path(tmp)) as target:
-        asyncio.run(drive(target.port, bodies, min(1.0, seconds / 5), concurrency))  # warm up
-        started = time.perf_counter()
-        result = asyncio.run(drive(target.port, bodies, seconds, concurrency))
-        elapsed = time.perf_counter() - started
-        rss = target.peak_rss_mib()
-    lat = result["latencies"] or [float("nan")]
-    return {"target": target_name, "workload": workload, "spans_per_s": result["requests"] * spans / elapsed,
-            "events_per_s": result["requests"] * events / elapsed, "requests": result["requests"],
-            "failures": result["failures"], "p50_ms": lat[len(lat) // 2] * 1000,
-            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, "peak_rss_mib": rss}
-
-
-def table(rows: list[dict]) -> str:
-    ceilings = {(r["workload"], r["target"]): r["spans_per_s"] for r in rows if r["target"].startswith("ceiling")}
-    lines = [f"{'workload':<8} {'target':<15} {'spans/s':>10} {'events/s':>11} {'/decode':>8} {'/walk':>7} "
-             f"{'p50 ms':>7} {'p99 ms':>7} {'RSS MiB':>8} {'failed':>6}"]
-    for r in rows:
-        decode = ceilings.get((r["workload"], "ceiling-decode"))
-        walk = ceilings.get((r["workload"], "ceiling-walk"))
-        lines.append(f"{r['workload']:<8} {r['target']:<15} {r['spans_per_s']:>10.0f} {r['events_per_s']:>11.0f} "
-                     f"{_ratio(r, decode):>8} {_ratio(r, walk):>7} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
-                     f"{r['peak_rss_mib']:>8.0f} {r['failures']:>6}")
-    return "\n".join(lines)
-
-
-def _ratio(row: dict, ceiling: float | None) -> str:
-    return f"{row['spans_per_s'] / ceiling:.2f}" if ceiling else "-"
+        _add(sent, asyncio.run(run()))
+    rss = [mib for _, mib in samples]
+    result = {"seconds": args.soak, "rate_requests_per_s": rate, "rss_samples": samples, "rss_first_mib": rss[0],
+              "rss_last_mib": rss[-1], "rss_max_mib": max(rss)}
+    result.update(_check_delivery(workload, sent, brokers, target.topics))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workloads", default="llm,plain")
-    parser.add_argument("--targets", default="ceiling-decode,ceiling-walk,file")
-    parser.add_argument("--out", default=str(RESULTS / "throughput.json"))
+    parser.add_argument("--concurrency", type=int, default=64,
+                        help="requests in flight: the batch processor holds each until Kafka acknowledged it")
+    parser.add_argument("--workloads", default="llm,mixed,plain")
+    parser.add_argument("--targets", default="ceiling-decode,ceiling-walk,default,default-x2")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="pace the main run at this many requests/s (same load for an A/B of CPU per span)")
+    parser.add_argument("--soak", type=float, default=0, help="seconds of the RSS soak run (instead of the table)")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a value of the default pipeline, e.g. processors.batch.timeout=50ms")
     args = parser.parse_args(argv)
-    rows = []
-    for workload in args.workloads.split(","):
-        bodies = payloads.build(workload)
-        for target in args.targets.split(","):
-            rows.append(measure(target, workload, bodies, args.seconds, args.concurrency))
-            print(f"  measured {workload}/{target}: {rows[-1]['spans_per_s']:.0f} spans/s", file=sys.stderr)
+    args.overrides = dict(item.split("=", 1) for item in args.set)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with kafka_check.broker() as brokers:
+        if args.soak:
+            result = soak(args, brokers)
+            print(f"RSS over {args.soak:.0f}s at {result['rate_requests_per_s']:.1f} requests/s: first "
+                  f"{result['rss_first_mib']:.0f} MiB, last {result['rss_last_mib']:.0f} MiB, max "
+                  f"{result['rss_max_mib']:.0f} MiB; spans delivered {result['spans_delivered']}/"
+                  f"{result['spans_sent']}{'' if result['delivered_ok'] else ' FAILED'}")
+            Path(args.out or RESULTS / "soak.json").write_text(json.dumps({"machine": machine(), **result}, indent=2))
+            return 0 if result["delivered_ok"] else 1
+        rows = []
+        for workload_name in args.workloads.split(","):
+            workload = Workload(workload_name)
+            for target in args.targets.split(","):
+                rows.append(measure(target, workload, args, brokers, f"{len(rows)}-{int(time.time())}"))
+                print(f"  measured {workload_name}/{target}: {rows[-1]['spans_per_s']:.0f} spans/s", file=sys.stderr)
     print(table(rows))
-    machine = {"cpus": _cpus(), "python": platform.python_version(), "platform": platform.platform()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": machine, "seconds": args.seconds,
-                                          "concurrency": args.concurrency, "rows": rows}, indent=2))
-    return 0
-
-
-def _cpus() -> str:
-    """`2 x <model name>`, for the README's Performance section."""
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor()
-    return f"{os.cpu_count()} x {model}"
+    Path(args.out or RESULTS / "throughput.json").write_text(json.dumps(
+        {"machine": machine(), "seconds": args.seconds, "concurrency": args.concurrency, "rows": rows}, indent=2))
+    failed = [r for r in rows if r.get("delivered_ok") is False]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -48,8 +48,13 @@ def looks_like_llm(span: Any) -> bool:
     return has_prefix(span.attributes, LLM_KEY_PREFIXES)
 
 
-def new_call(span: Any, resource: Any, attrs: AttrMap, convention: str) -> LlmCall:
-    """An LlmCall with everything that does not depend on the convention filled in."""
+def new_call(span: Any, resource: Any, attrs: AttrMap, convention: str, *,
+             has_exception_events: bool = True) -> LlmCall:
+    """An LlmCall with everything that does not depend on the convention filled in.
+
+    `has_exception_events=False`: the convention already walked the span's events and saw no `exception` event,
+    so they are not walked again (a streamed span has one event per chunk).
+    """
     record = StreamRecord(trace_id=span.trace_id, span_id=span.span_id, parent_span_id=span.parent_span_id,
                           convention=convention)
     service = as_str(find(resource.attributes, "service.name")) if resource is not None else None
@@ -64,7 +69,7 @@ def new_call(span: Any, resource: Any, attrs: AttrMap, convention: str) -> LlmCa
         record.session_id = session
     call = LlmCall(record=record, status=_STATUS.get(span.status.code, SpanStatus.UNSET),
                    status_message=span.status.message)
-    error_types = _error_types(span, attrs, call.status)
+    error_types = _error_types(span, attrs, call.status, has_exception_events)
     if error_types:
         record.error_type = error_types[0]
     call.consumer_closed = not CONSUMER_CLOSED_ERRORS.isdisjoint(error_types)
@@ -91,13 +96,13 @@ def exception_class(type_name: str) -> str:
     return type_name.rsplit(".", 1)[-1]
 
 
-def _error_types(span: Any, attrs: AttrMap, status: SpanStatus) -> list[str]:
+def _error_types(span: Any, attrs: AttrMap, status: SpanStatus, scan_events: bool = True) -> list[str]:
     """Error types the span names, best source first: `error.type`, `exception` events, the status message."""
     found = []
     declared = as_str(attrs.get("error.type"))
     if declared and declared != "_OTHER":
         found.append(exception_class(declared))
-    for event in span.events:
+    for event in span.events if scan_events else ():
         if event.name == "exception":
             raised = as_str(find(event.attributes, "exception.type"))
             if raised:

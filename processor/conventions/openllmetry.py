@@ -24,10 +24,16 @@ class OpenLlmetry(SpanConvention):
 
     def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
         streaming = next((flag for key in STREAM_FLAG_KEYS if (flag := get_bool(attrs, key)) is not None), None)
-        chunk_times = [event.time_unix_nano for event in span.events if event.name in CHUNK_EVENTS]
+        chunk_times, exception = [], False
+        for event in span.events:  # one pass over the chunk events: new_call need not walk them again
+            name = event.name
+            if name in CHUNK_EVENTS:
+                chunk_times.append(event.time_unix_nano)
+            elif name == "exception":
+                exception = True
         if (streaming is None and not chunk_times) or not is_generation(attrs):
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, resource, attrs, self.name, has_exception_events=exception)
         call.streaming = streaming if streaming is not None else True  # chunk events only come from streams
         call.chunk_times = chunk_times
         fill_gen_ai(call, attrs)

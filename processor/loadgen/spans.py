@@ -109,14 +109,16 @@ class TraceBuilder:
         stalls = dict(plan.stalls)
         if kind != "error":
             span.events.add(time_unix_nano=now, name=CHUNK_EVENT)  # the role-only first chunk
-        # A retry that kept the broken attempt's chunks streams them again before its own.
-        replayed = plan.words[:plan.duplicated_chunks] if attempt else []
-        for index, word in enumerate([*replayed, *plan.words[:chunks]], start=1 - len(replayed)):
+        # A retry that kept the broken attempt's chunks streams them again before its own. A plan without words
+        # (made by hand) still streams its chunks, with no text.
+        words = plan.words or [""] * plan.content_chunks
+        replayed = words[:plan.duplicated_chunks] if attempt else []
+        for index, word in enumerate([*replayed, *words[:chunks]], start=1 - len(replayed)):
             now += int((plan.gap_s + stalls.get(index - 1, 0.0)) * _NS)
             event = span.events.add(time_unix_nano=now, name=CHUNK_EVENT)
-            if self.chunk_text_key:
+            if self.chunk_text_key and word:
                 event.attributes.append(_attr(self.chunk_text_key, word))
-        if self.chunk_text_key and chunks:
+        if self.chunk_text_key and chunks and plan.words:
             span.attributes.append(_attr(COMPLETION_KEY, "".join(plan.words[:chunks])))
         self.counts["chunk_events"] += len(span.events)
         self._finish(span, plan, kind, chunks, now)

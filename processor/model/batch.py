@@ -36,6 +36,8 @@ class Batch:
     streams: list[Any] = field(default_factory=list)  # StreamRecord messages
     anomalies: list[Any] = field(default_factory=list)  # StreamAnomaly messages
     extra: dict[str, list[Any]] = field(default_factory=dict)  # other derived records, by kind
+    #: time.monotonic_ns() at which each request merged into this batch was received (receipt-to-ack latency)
+    received_ns: list[int] = field(default_factory=list)
 
     @classmethod
     def empty(cls, signal: Signal) -> Batch:
@@ -53,7 +55,7 @@ class Batch:
         request = REQUEST_TYPES[self.signal]()
         request.CopyFrom(self.request)
         return Batch(self.signal, request, list(self.streams), list(self.anomalies),
-                     {k: list(v) for k, v in self.extra.items()})
+                     {k: list(v) for k, v in self.extra.items()}, list(self.received_ns))
 
     def merge(self, other: Batch) -> None:
         self.request.MergeFrom(other.request)
@@ -61,6 +63,7 @@ class Batch:
         self.anomalies.extend(other.anomalies)
         for kind, records in other.extra.items():
             self.extra.setdefault(kind, []).extend(records)
+        self.received_ns.extend(other.received_ns)
 
 
 def count_items(signal: Signal, request: Any) -> int:

@@ -24,8 +24,10 @@ class Chunks:
 def order_chunks(raw: list[int]) -> Chunks:
     """Sort chunk times; an event at a time already seen is a duplicate, one earlier than its predecessor is
     out of order (counted as the events appear on the span)."""
-    out_of_order = sum(1 for before, after in zip(raw, raw[1:], strict=False) if after < before)
     times = sorted(set(raw))
+    if len(times) == len(raw) and times == raw:  # the common case: already in order, no duplicates
+        return Chunks(list(raw), 0, 0)
+    out_of_order = sum(1 for before, after in zip(raw, raw[1:], strict=False) if after < before)
     return Chunks(times, len(raw) - len(times), out_of_order)
 
 
@@ -67,9 +69,16 @@ def find_stalls(times: list[int], stall_gap_s: float, stall_factor: float | None
     """Gaps between consecutive (sorted, distinct) chunk times at or above the stall threshold, and that threshold:
     `stall_gap_s`, or `stall_factor` x the median gap when that is lower."""
     gaps = [(b - a) * _NS for a, b in zip(times, times[1:], strict=False)]
+    return _stalls(times, gaps, sorted(gaps), stall_gap_s, stall_factor)
+
+
+def _stalls(times: list[int], gaps: list[float], sorted_gaps: list[float], stall_gap_s: float,
+            stall_factor: float | None) -> tuple[list[Stall], float]:
     threshold = stall_gap_s
     if stall_factor is not None and gaps:
-        threshold = min(threshold, stall_factor * percentile(sorted(gaps), 0.5))
+        threshold = min(threshold, stall_factor * percentile(sorted_gaps, 0.5))
+    if not sorted_gaps or sorted_gaps[-1] < threshold:  # the common case: no gap is a stall
+        return [], threshold
     stalls = [Stall(start, gap) for start, gap in zip(times, gaps, strict=False) if gap >= threshold]
     return stalls, threshold
 
@@ -114,8 +123,9 @@ def _from_chunk_events(result: Cadence, chunks: Chunks, start: int | None, token
     result.ttft_s = _since(start, times[0])
     steps = tokens if tokens is not None else len(times)
     result.tpot_s = _mean_rate(times[0], times[-1], steps)
-    result.stalls, result.stall_threshold_s = find_stalls(times, stall_gap_s, stall_factor)
-    result.gaps = sorted((b - a) * _NS for a, b in zip(times, times[1:], strict=False))
+    gaps = [(b - a) * _NS for a, b in zip(times, times[1:], strict=False)]
+    result.gaps = sorted(gaps)  # computed once: the stall threshold and the percentiles both need them sorted
+    result.stalls, result.stall_threshold_s = _stalls(times, gaps, result.gaps, stall_gap_s, stall_factor)
     if result.gaps:
         result.gap_p50_s = percentile(result.gaps, 0.5)
         result.gap_p95_s = percentile(result.gaps, 0.95)

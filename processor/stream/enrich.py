@@ -15,14 +15,39 @@ PREFIX = "tokenstream."
 
 
 def add_attributes(span: Any, values: dict[str, Any]) -> None:
-    """Add each known (not None) value the span does not already carry."""
-    wanted = {key: value for key, value in values.items() if value is not None}
-    if not wanted:
-        return
-    for existing in span.attributes:
-        wanted.pop(existing.key, None)
-    for key, value in wanted.items():
-        span.attributes.add(key=key, value=any_value(value))
+    """Add each known (not None) value the span does not already carry.
+
+    Values are written into the new KeyValue in place: building an AnyValue and passing it to `add` copies it.
+    """
+    attributes = span.attributes
+    present: set[str] | None = None
+    for key, value in values.items():
+        if value is None:
+            continue
+        if present is None:
+            present = {existing.key for existing in attributes}
+        if key not in present:
+            set_value(attributes.add(key=key).value, value)
+            present.add(key)
+
+
+def set_value(target: AnyValue, value: Any) -> None:
+    """`target` (an empty AnyValue) set to `value`, as any_value() would make it."""
+    if isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, bytes):
+        target.string_value = value.hex()
+    elif isinstance(value, list | tuple):
+        array = target.array_value
+        array.SetInParent()
+        for item in value:
+            set_value(array.values.add(), item)
+    else:
+        target.string_value = str(value)
 
 
 def any_value(value: Any) -> AnyValue:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from processor.exporters.kafka.config import KafkaExporterConfig
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.split import by_trace, fit
+from processor.exporters.kafka.wire import encode_by_trace
 from processor.kafka import headers as h
 from processor.model import otlp_json
 from processor.model.batch import Batch, Signal, count_items
@@ -52,6 +55,8 @@ class RecordEncoder:
         return out
 
     def _spans(self, request) -> list[OutgoingRecord]:
+        if self.partition_by_trace_id and self.encode_spans is _serialize:
+            return self._spans_from_wire(request)
         if self.partition_by_trace_id:
             keyed = [(trace_id.hex().encode(), part) for trace_id, part in by_trace(request).items()]
         elif count_items(Signal.TRACES, request):
@@ -62,6 +67,21 @@ class RecordEncoder:
         return [OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers,
                                count_items(Signal.TRACES, piece))
                 for key, part in keyed for piece, data in fit(part, self.encode_spans, self.limit)]
+
+
+    def _spans_from_wire(self, request) -> list[OutgoingRecord]:
+        """Per-trace records from each span's bytes (wire.py): no copy of the spans; an oversized trace is cut."""
+        out = []
+        for trace_id, (data, count) in encode_by_trace(request).items():
+            key = trace_id.hex().encode()
+            if len(data) <= self.limit:
+                out.append(OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers, count))
+                continue
+            part = ExportTraceServiceRequest.FromString(data)
+            out += [OutgoingRecord("spans", self.topics.spans, key, piece_data, self.spans_headers,
+                                   count_items(Signal.TRACES, piece))
+                    for piece, piece_data in fit(part, self.encode_spans, self.limit)]
+        return out
 
 
 def by_trace_ids(request) -> set[bytes]:

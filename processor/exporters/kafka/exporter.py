@@ -21,7 +21,7 @@ import weakref
 from collections import Counter as Tally
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from processor.component import ComponentBase, CreateSettings
 from processor.errors import RetryableError
@@ -32,6 +32,7 @@ from processor.exporters.kafka.queue import Delivery, SendQueue
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.sender import Sender
 from processor.kafka import embedded
+from processor.kafka.partitioner import partition
 from processor.kafka.topics import create_topics
 from processor.model.batch import Batch
 
@@ -48,6 +49,21 @@ def redelivered_counter(registry: CollectorRegistry) -> Counter:
     return _redelivered[registry]
 
 
+_receipt_to_ack: weakref.WeakKeyDictionary[CollectorRegistry, Histogram] = weakref.WeakKeyDictionary()
+#: Fine below 100 ms, where the latency target lies; quantiles are read from these buckets (bench/latency.py).
+RECEIPT_TO_ACK_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.125, 0.15,
+                          0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30)
+
+
+def receipt_to_ack_histogram(registry: CollectorRegistry) -> Histogram:
+    if registry not in _receipt_to_ack:
+        _receipt_to_ack[registry] = Histogram(
+            "tokenstream_exporter_receipt_to_ack_seconds",
+            "From the receiver getting a request to the broker acknowledging every record made from it.",
+            ["exporter"], registry=registry, buckets=RECEIPT_TO_ACK_BUCKETS)
+    return _receipt_to_ack[registry]
+
+
 class KafkaExporter(ComponentBase):
     def __init__(self, settings: CreateSettings, config: KafkaExporterConfig) -> None:
         self.config = config
@@ -58,6 +74,7 @@ class KafkaExporter(ComponentBase):
             telemetry.exporter_dropped
         self.latency = telemetry.export_latency.labels(self.id)
         self.redelivered = redelivered_counter(telemetry.registry)
+        self.receipt_to_ack = receipt_to_ack_histogram(telemetry.registry).labels(self.id)
         size_gauge = telemetry.queue_size.labels(self.id)
         self.capacity_gauge = telemetry.queue_capacity.labels(self.id)
         queue_config = config.sending_queue
@@ -111,6 +128,7 @@ class KafkaExporter(ComponentBase):
             "max_request_size": max(config.max_message_bytes, config.max_batch_size) + 4096,
             "request_timeout_ms": max(1, int(config.request_timeout * 1000)),
             "enable_idempotence": False,  # the embedded broker (tansu) has no idempotent producer
+            "partitioner": partition,  # aiokafka's, without its byte-by-byte murmur2 loop
         }
 
     async def _create_topics(self, client_kwargs: dict) -> None:
@@ -153,6 +171,9 @@ class KafkaExporter(ComponentBase):
         self.queue.put(records)
         if delivery is not None:
             await delivery.wait()
+            acked = time.monotonic_ns()
+            for received in batch.received_ns:
+                self.receipt_to_ack.observe((acked - received) / 1e9)
 
     def _settle(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
         """`record` leaves the queue: acknowledged (error None) or failed for good."""

@@ -31,7 +31,7 @@ class LabelSources(BaseModel):
 
 class PrometheusConfig(ComponentConfig):
     #: Where `/metrics` is served; port 0 picks a free port.
-    endpoint: Endpoint = "0.0.0.0:9464"
+    endpoint: Endpoint = "127.0.0.1:9464"  # all interfaces only when the config says so
     #: Prefix for every stream metric, joined with `_` (the tokenstream_* self-telemetry keeps its names).
     namespace: str | None = None
     #: Labels added to every stream metric.

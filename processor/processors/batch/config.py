@@ -13,6 +13,9 @@ class BatchConfig(ComponentConfig):
     timeout: Duration = 0.2
     #: Largest batch sent; bigger ones are split. 0 means no limit.
     send_batch_max_size: int = Field(0, ge=0)
+    #: Hold each caller until the batch with its data has been taken downstream (e.g. acknowledged by Kafka), so
+    #: that nothing a receiver acknowledged sits only in this buffer. False: return once buffered.
+    wait_for_delivery: bool = True
 
     @model_validator(mode="after")
     def _max_not_below_size(self) -> BatchConfig:

@@ -33,6 +33,7 @@ def split_batch(batch: Batch, max_items: int) -> list[Batch]:
     for anomaly in batch.anomalies:
         parts[owner_of.get(anomaly.span_id, 0)].anomalies.append(anomaly)
     parts[0].extra = batch.extra
+    parts[0].received_ns = batch.received_ns
     return parts
 
 

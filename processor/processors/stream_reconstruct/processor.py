@@ -48,6 +48,7 @@ class StreamReconstructProcessor:
         self.emits = Signal.TRACES in settings.signals
         self.tick_s = min(max(config.wait / 5, 0.01), 0.5)
         self._flusher: asyncio.Task | None = None
+        self._emitting: asyncio.Future | None = None
 
     async def start(self, host) -> None:
         if self.emits and self.store.emitter is None:
@@ -61,6 +62,9 @@ class StreamReconstructProcessor:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        if self._emitting is not None:  # traces the flusher had popped are on their way: let them arrive
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._emitting
         self.store.emitter = None
         await self._emit(self.store.pop_all())
 
@@ -138,7 +142,10 @@ class StreamReconstructProcessor:
     async def _flush_periodically(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            await self._emit(self.store.pop_expired(time.monotonic()))
+            # Shielded: cancelling the flusher at shutdown must not lose traces already popped from the store.
+            self._emitting = asyncio.ensure_future(self._emit(self.store.pop_expired(time.monotonic())))
+            await asyncio.shield(self._emitting)
+            self._emitting = None
 
     async def _emit(self, traces: list[TraceState]) -> None:
         if not traces:

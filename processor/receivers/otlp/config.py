@@ -15,7 +15,7 @@ MIB = 1 << 20
 
 class GrpcConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    endpoint: Endpoint = "0.0.0.0:4317"
+    endpoint: Endpoint = "127.0.0.1:4317"  # all interfaces only when the config says so (0.0.0.0:4317)
     max_recv_msg_size: Size = 64 * MIB
     tls: TlsConfig | None = None
     auth: AuthConfig | None = None
@@ -23,7 +23,7 @@ class GrpcConfig(BaseModel):
 
 class HttpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    endpoint: Endpoint = "0.0.0.0:4318"
+    endpoint: Endpoint = "127.0.0.1:4318"
     #: Largest body accepted, counted after decompression.
     max_request_size: Size = 64 * MIB
     tls: TlsConfig | None = None
@@ -51,3 +51,7 @@ class Protocols(BaseModel):
 
 class OtlpReceiverConfig(ComponentConfig):
     protocols: Protocols = Field(default_factory=lambda: Protocols(grpc=GrpcConfig(), http=HttpConfig()))
+    #: Export requests handled at once, both transports together; more are refused at once with UNAVAILABLE/503
+    #: and a retry delay. A request waiting downstream holds its body in memory: this bounds that memory, so that
+    #: an overload is refused, not queued until clients time out or the process outgrows its limit.
+    max_in_flight_requests: int = Field(128, ge=1)

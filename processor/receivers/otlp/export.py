@@ -8,6 +8,7 @@ Any other error is treated as retryable, as the Collector does.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -40,9 +41,15 @@ def decode_protobuf(signal: Signal, body: bytes) -> Any:
         raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
 
 
+#: The retry delay given to clients refused because too many requests are in flight.
+BUSY_RETRY_AFTER_S = 1.0
+
+
 class ExportHandler:
-    def __init__(self, settings: CreateSettings, next_consumer: SignalRouter) -> None:
+    def __init__(self, settings: CreateSettings, next_consumer: SignalRouter, *, max_in_flight: int = 128) -> None:
         self.receiver = str(settings.id)
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
         self.log: logging.Logger = settings.logger
         self.next = next_consumer
         t = settings.telemetry
@@ -55,16 +62,31 @@ class ExportHandler:
         if not self.next.accepts(signal):
             raise Failure.unimplemented(f"no pipeline takes {signal.value} from receiver {self.receiver}")
 
-    async def export(self, signal: Signal, request: Any, transport: str) -> Any:
-        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure."""
+    async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None) -> Any:
+        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure.
+
+        `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
+        """
+        received_ns = received_ns or time.monotonic_ns()
         self.check_route(signal)
         accepted, refused = (c.labels(self.receiver, transport) for c in self._counters[signal])
+        if self.in_flight >= self.max_in_flight:
+            refused.inc(count_items(signal, request))
+            raise Failure.unavailable(f"{self.in_flight} requests in flight, the most this receiver takes at once; "
+                                      "retry later", BUSY_RETRY_AFTER_S)
+        self.in_flight += 1
+        try:
+            return await self._export(signal, request, received_ns, accepted, refused)
+        finally:
+            self.in_flight -= 1
+
+    async def _export(self, signal: Signal, request: Any, received_ns: int, accepted, refused) -> Any:
         rejected, reason = drop_invalid(signal, request)
         refused.inc(rejected)
         items = count_items(signal, request)
         if items:
             try:
-                await self.next.consume(Batch(signal, request))
+                await self.next.consume(Batch(signal, request, received_ns=[received_ns]))
             except Exception as exc:
                 refused.inc(items)
                 raise self._failure(exc) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import grpc
@@ -70,13 +71,16 @@ class GrpcReceiver:
         return grpc.method_handlers_generic_handler(name, {"Export": method})
 
     async def _export(self, signal: Signal, body: bytes, context: grpc.aio.ServicerContext) -> Any:
+        received_ns = time.monotonic_ns()
         try:
             if self._auth is not None:
                 metadata = dict(context.invocation_metadata() or ())
                 if not self._auth.allows(metadata.get("authorization")):
                     raise Failure.unauthenticated("missing or invalid bearer token")
-            return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT)
+            return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT, received_ns)
         except Failure as failure:
             details = (("grpc-status-details-bin", failure.status().SerializeToString()),)
+            if failure.retry_after is not None:  # the trailer the OpenTelemetry SDK exporters read their delay from
+                details += (("google.rpc.retryinfo-bin", failure.status().details[0].value),)
             await context.abort(failure.code, failure.message, trailing_metadata=details)
 

@@ -12,12 +12,12 @@ from processor.service import registry
 
 def test_defaults_follow_the_design():
     config = PrometheusConfig()
-    assert config.endpoint == "0.0.0.0:9464"
+    assert config.endpoint == "127.0.0.1:9464"
     assert config.namespace is None and config.const_labels == {}
     assert config.cardinality_limit == 1000
     assert config.metric_expiration == 300.0
     assert config.labels.route == [] and config.labels.tenant == []
-    assert config.endpoints() == {"endpoint": "0.0.0.0:9464"}  # claimed, so a port clash fails validation
+    assert config.endpoints() == {"endpoint": "127.0.0.1:9464"}  # claimed, so a port clash fails validation
 
 
 def test_the_registry_finds_the_prometheus_exporter():

@@ -14,6 +14,9 @@ from processor.testing import FailingConsumer, SinkConsumer, create_settings
 
 
 def make(sink, **config):
+    """A batch processor; these tests send one batch at a time, so by default callers are not held until delivery
+    (tests of `wait_for_delivery` are at the end)."""
+    config.setdefault("wait_for_delivery", False)
     settings = create_settings("batch", Kind.PROCESSOR, pipeline="traces")
     return factory.create(settings, BatchConfig.model_validate(config), sink), settings.telemetry
 
@@ -148,3 +151,43 @@ def test_max_size_below_size_is_a_config_error():
 def test_defaults_match_the_collector():
     config = BatchConfig()
     assert (config.send_batch_size, config.timeout, config.send_batch_max_size) == (8192, 0.2, 0)
+    assert config.wait_for_delivery, "acknowledge only what has gone downstream, unless told otherwise"
+
+
+async def test_with_wait_for_delivery_each_caller_returns_once_its_batch_is_delivered(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=4, timeout="1h", wait_for_delivery=True)
+    first = asyncio.ensure_future(batch.consume(build.traces(["a", "b"])))
+    await asyncio.sleep(0.01)
+    assert not first.done() and sink.item_count == 0, "nothing is acknowledged while it is only buffered"
+    await batch.consume(build.traces(["c", "d"]))  # fills the batch: both callers' data goes out together
+    await asyncio.wait_for(first, 1)
+    assert [build.names(b) for b in sink.batches] == [["a", "b", "c", "d"]]
+
+
+async def test_with_wait_for_delivery_a_timed_send_settles_its_callers(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=100, timeout="20ms", wait_for_delivery=True)
+    await asyncio.wait_for(asyncio.gather(batch.consume(build.traces(["a"])), batch.consume(build.traces(["b"]))), 2)
+    assert sink.item_count == 2
+
+
+async def test_with_wait_for_delivery_every_caller_of_a_refused_batch_gets_the_error(build):
+    batch, telemetry = make(FailingConsumer(RetryableError("kafka down")), send_batch_size=100, timeout="20ms",
+                            wait_for_delivery=True)
+    results = await asyncio.wait_for(asyncio.gather(batch.consume(build.traces(["a"])),
+                                                    batch.consume(build.traces(["b"])), return_exceptions=True), 2)
+    assert [type(r) for r in results] == [RetryableError, RetryableError]
+    assert refused(telemetry) == 2
+
+
+async def test_with_wait_for_delivery_callers_left_on_the_remainder_fail_with_a_failed_part(build):
+    """A part that fails may have held any waiting caller's data: all of them are told, none is left waiting."""
+    batch, _ = make(FailingConsumer(RetryableError("down")), send_batch_size=3, send_batch_max_size=3,
+                    timeout="1h", wait_for_delivery=True)
+    waiting = asyncio.ensure_future(batch.consume(build.traces(["a", "b"])))
+    await asyncio.sleep(0)
+    with pytest.raises(RetryableError):
+        await batch.consume(build.traces(["c", "d"]))  # 4 items: a part of 3 is sent and fails, 1 stays
+    with pytest.raises(RetryableError):
+        await asyncio.wait_for(waiting, 1)

@@ -10,16 +10,16 @@ from processor.receivers.otlp.config import OtlpReceiverConfig
 
 def test_no_protocols_key_enables_both_on_the_standard_ports():
     config = OtlpReceiverConfig.model_validate({})
-    assert config.protocols.grpc.endpoint == "0.0.0.0:4317"
-    assert config.protocols.http.endpoint == "0.0.0.0:4318"
+    assert config.protocols.grpc.endpoint == "127.0.0.1:4317"
+    assert config.protocols.http.endpoint == "127.0.0.1:4318"
     assert config.protocols.http.max_request_size == config.protocols.grpc.max_recv_msg_size == 64 << 20
 
 
 def test_null_protocol_means_enabled_with_defaults_and_omitted_means_off():
     config = OtlpReceiverConfig.model_validate({"protocols": {"grpc": None}})
-    assert config.protocols.grpc.endpoint == "0.0.0.0:4317" and config.protocols.http is None
+    assert config.protocols.grpc.endpoint == "127.0.0.1:4317" and config.protocols.http is None
     config = OtlpReceiverConfig.model_validate({"protocols": {"http": {}}})
-    assert config.protocols.grpc is None and config.protocols.http.endpoint == "0.0.0.0:4318"
+    assert config.protocols.grpc is None and config.protocols.http.endpoint == "127.0.0.1:4318"
 
 
 def test_sizes_and_endpoints_are_parsed():

@@ -1,0 +1,67 @@
+"""Spans made by the real OpenTelemetry SDK, sent by its own OTLPSpanExporter (which retries UNAVAILABLE)."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.reliability.traffic import SpanKey
+
+SDK_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+
+
+def llm_spans(count: int, *, service: str = "sdk-app") -> list[ReadableSpan]:
+    """`count` finished chat spans with GenAI attributes, from a real TracerProvider."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("reliability")
+    for index in range(count):
+        with tracer.start_as_current_span("chat gpt-4o-mini", attributes={
+                "gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.output_tokens": 10 + index % 7}):
+            pass
+    provider.shutdown()
+    return list(memory.get_finished_spans())
+
+
+def key(span: ReadableSpan) -> SpanKey:
+    return span.context.trace_id.to_bytes(16, "big"), span.context.span_id.to_bytes(8, "big")
+
+
+class RetryLog(logging.Handler):
+    """Collects the SDK exporter's 'Transient error ... retrying in N s' warnings."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.delays: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("Transient error"):
+            self.delays.append(float(record.args[3]))
+
+    def __enter__(self) -> RetryLog:
+        logger = logging.getLogger(SDK_LOGGER)
+        logger.addHandler(self)
+        logger.filters.clear()  # its DuplicateFilter would hide repeated retries from the count
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger(SDK_LOGGER).removeHandler(self)
+
+
+def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4,
+               timeout: float = 60.0) -> list[SpanExportResult]:
+    """Each batch through its own exporter call (as a BatchSpanProcessor would), `threads` at a time."""
+    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(exporter.export, batches))
+    finally:
+        exporter.shutdown()
