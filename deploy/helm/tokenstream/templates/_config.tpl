@@ -32,7 +32,8 @@ processors:
   # Prompt and completion content in every convention, and the request headers OpenLLMetry leaks into
   # gen_ai.headers, are dropped before anything leaves.
   redaction: {}
-  batch: {}
+  # Each request is held until its batch is delivered (wait_for_delivery): a short timeout keeps receipt-to-ack low.
+  batch: {timeout: 20ms}
 exporters:
   kafka:
     brokers: {{ toJson .Values.kafka.brokers }}
