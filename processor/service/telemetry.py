@@ -8,6 +8,8 @@ supervisor): every value lives in a file, and the supervisor serves the sum acro
 
 from __future__ import annotations
 
+import weakref
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _NS = "tokenstream"
@@ -64,3 +66,16 @@ class SelfTelemetry:
             f"{_NS}_exporter_delivery_latency_seconds", "From hand-over to the exporter to acknowledgement.",
             ["exporter"], registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+_OWN_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter]] = weakref.WeakKeyDictionary()
+
+
+def shared_counter(registry: CollectorRegistry, name: str, documentation: str, labels: list[str]) -> Counter:
+    """A component's own counter, registered once per registry: every instance of the component (one per pipeline,
+    one per id) shares it and labels what it counts with its id."""
+    counters = _OWN_COUNTERS.setdefault(registry, {})
+    counter = counters.get(name)
+    if counter is None:
+        counter = counters[name] = Counter(name, documentation, labels, registry=registry)
+    return counter

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch, Signal
 from processor.processors.batch.config import BatchConfig
 from processor.processors.batch.split import split_batch
@@ -60,7 +60,7 @@ class _Buffer:
             self.timer = None
 
 
-class BatchProcessor:
+class BatchProcessor(ComponentBase):
     #: Incoming batches become the pending batch and later ones are merged into it.
     mutates_data = True
 
@@ -75,9 +75,6 @@ class BatchProcessor:
         self._buffers = {signal: _Buffer() for signal in Signal}
         self._timed_sends: set[asyncio.Task] = set()
         self._stopped = False
-
-    async def start(self, host) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         if batch.is_empty():

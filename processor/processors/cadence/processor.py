@@ -5,7 +5,7 @@ Receipt-time work enriches its span; a final record gets the same fields and one
 
 from __future__ import annotations
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.conventions.base import TtftClock
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord, anomaly_for
@@ -19,19 +19,13 @@ _ENRICHED = ("tpot_s", "tokens_per_s", "chunk_count", "gap_p50_s", "gap_p95_s", 
              "stalled_s", "stalled", "duplicate_chunks", "out_of_order_chunks", "cadence_source")
 
 
-class CadenceProcessor:
+class CadenceProcessor(ComponentBase):
     mutates_data = True
 
     def __init__(self, settings: CreateSettings, config: CadenceConfig, next_consumer: Consumer) -> None:
         self.next = next_consumer
         self.stall_gap = config.stall_gap
         self.stall_factor = config.stall_factor
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         for work in works(batch):

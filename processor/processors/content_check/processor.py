@@ -9,7 +9,7 @@ final record is checked once the trace's wait is over: a mismatch sets `content_
 
 from __future__ import annotations
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch, Signal
 from processor.model.records import anomaly_for
 from processor.processors.content_check.chunks import ChunkReader, PendingPieces, joined
@@ -19,7 +19,7 @@ from processor.processors.content_check.telemetry import counters
 from processor.stream.work import StreamWork, works
 
 
-class ContentCheckProcessor:
+class ContentCheckProcessor(ComponentBase):
     #: Sets `content_mismatch` and adds anomalies.
     mutates_data = True
 
@@ -32,12 +32,6 @@ class ContentCheckProcessor:
         dropped = dropped.labels(str(settings.id))
         self.pending: PendingPieces = settings.shared.setdefault(
             "chunk_logs", PendingPieces(config.max_pending, on_drop=dropped.inc))
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         if batch.signal is Signal.LOGS:

@@ -5,7 +5,7 @@ The price is looked up by provider and response model, then request model, then 
 
 from __future__ import annotations
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
 from processor.processors.cost.config import CostConfig, Price
@@ -13,18 +13,12 @@ from processor.stream.enrich import PREFIX, add_attributes
 from processor.stream.work import works
 
 
-class CostProcessor:
+class CostProcessor(ComponentBase):
     mutates_data = True
 
     def __init__(self, settings: CreateSettings, config: CostConfig, next_consumer: Consumer) -> None:
         self.next = next_consumer
         self.prices = config.prices
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         for work in works(batch):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch, Signal
 from processor.model.gen.tokenstream.v1.stream_pb2 import StreamFeedback
 from processor.model.records import StreamRecord
@@ -26,7 +26,7 @@ FEEDBACK = "feedback"
 _LABELS = ("route", "request_model", "tenant")
 
 
-class FeedbackProcessor:
+class FeedbackProcessor(ComponentBase):
     #: Adds joined feedback to the batches it passes on.
     mutates_data = True
 
@@ -42,12 +42,6 @@ class FeedbackProcessor:
             session_window_s=config.session_window, pending_wait_s=config.pending_wait,
             max_pending=config.max_pending, max_streams=config.max_streams,
             on_drop=lambda reason: dropped.labels(str(settings.id), reason).inc()))
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         now = self.clock()

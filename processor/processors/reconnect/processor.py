@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
 from processor.processors.reconnect.config import ReconnectConfig
@@ -26,7 +26,7 @@ class _Broken:
     ended: int  # unix ns
 
 
-class ReconnectProcessor:
+class ReconnectProcessor(ComponentBase):
     #: Sets `reconnect_of` on records.
     mutates_data = True
 
@@ -36,12 +36,6 @@ class ReconnectProcessor:
         self.max_sessions = config.max_sessions
         self.evicted = eviction_counter(settings.telemetry.registry).labels(str(settings.id))
         self.broken: OrderedDict[str, _Broken] = OrderedDict()  # session -> its last broken stream
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         if batch.streams:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import weakref
-
 from prometheus_client import CollectorRegistry, Counter
 
-_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
+from processor.service.telemetry import shared_counter
 
 
 def eviction_counter(registry: CollectorRegistry) -> Counter:
-    counter = _COUNTERS.get(registry)
-    if counter is None:
-        counter = _COUNTERS[registry] = Counter(
-            "tokenstream_reconnect_evicted_sessions", "Broken streams reconnect forgot before their "
-            "reconnect_window ended, because it held max_sessions; a reconnect to them is not seen.",
-            ["processor"], registry=registry)
-    return counter
+    return shared_counter(
+        registry, "tokenstream_reconnect_evicted_sessions", "Broken streams reconnect forgot before their "
+        "reconnect_window ended, because it held max_sessions; a reconnect to them is not seen.", ["processor"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch, Signal
 from processor.processors.redaction.config import RedactionConfig
 from processor.processors.redaction.matcher import KeyMatcher
@@ -32,7 +32,7 @@ def hash_key_from_env(config: RedactionConfig) -> bytes | None:
     return key.encode("utf-8")
 
 
-class RedactionProcessor:
+class RedactionProcessor(ComponentBase):
     #: Values are removed or replaced in the batch it is given.
     mutates_data = True
 
@@ -46,12 +46,6 @@ class RedactionProcessor:
         counter = redacted_counter(settings.telemetry.registry)
         self._counted = {signal: counter.labels(str(settings.id), signal.value, config.action)
                          for signal in (Signal.TRACES, Signal.LOGS)}
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         if batch.signal is Signal.TRACES:

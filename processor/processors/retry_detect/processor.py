@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamAnomaly, StreamRecord, anomaly_for
 from processor.processors.retry_detect.config import RetryDetectConfig
@@ -14,19 +14,13 @@ from processor.stream.work import works
 _ENRICHED = ("attempt", "retried_after_partial", "unmarked_retry", "http_attempts", "ttft_includes_retry")
 
 
-class RetryDetectProcessor:
+class RetryDetectProcessor(ComponentBase):
     mutates_data = True
 
     def __init__(self, settings: CreateSettings, config: RetryDetectConfig, next_consumer: Consumer) -> None:
         self.next = next_consumer
         self.window = config.window
         self.markers = frozenset(config.markers)
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         by_trace: dict[int, dict[bytes, RetryInfo]] = {}  # one detection per trace and batch

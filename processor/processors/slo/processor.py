@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.config.types import Duration
 from processor.model.batch import Batch
 from processor.model.gen.tokenstream.v1.stream_pb2 import SloStatus
@@ -24,7 +24,7 @@ STATUS = "slo_status"
 Key = tuple[str, str]  # (route, request model); "" when unknown
 
 
-class SloProcessor:
+class SloProcessor(ComponentBase):
     #: Adds anomalies and statuses to the batch.
     mutates_data = True
 
@@ -33,12 +33,6 @@ class SloProcessor:
         self.config = config
         self.series: OrderedDict[Key, TtftSamples] = OrderedDict()
         self.now_ns = 0  # the latest record time seen: time only moves forward
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         touched: dict[Key, None] = {}

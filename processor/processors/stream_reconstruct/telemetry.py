@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import weakref
-
 from prometheus_client import CollectorRegistry, Counter
 
-_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
+from processor.service.telemetry import shared_counter
 
 
 def eviction_counter(registry: CollectorRegistry) -> Counter:
-    counter = _COUNTERS.get(registry)
-    if counter is None:
-        counter = _COUNTERS[registry] = Counter(
-            "tokenstream_stream_evicted_traces", "Traces stream_reconstruct emitted before their wait ended, "
-            "because it held max_traces; later pieces of them are not joined.", ["processor"], registry=registry)
-    return counter
+    return shared_counter(
+        registry, "tokenstream_stream_evicted_traces", "Traces stream_reconstruct emitted before their wait ended, "
+        "because it held max_traces; later pieces of them are not joined.", ["processor"])

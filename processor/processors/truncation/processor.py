@@ -5,7 +5,7 @@ A final record that was truncated gets a `truncation` anomaly, an aborted one an
 
 from __future__ import annotations
 
-from processor.component import Consumer, CreateSettings
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamAnomaly, StreamRecord, anomaly_for
 from processor.processors.truncation.config import TruncationConfig
@@ -16,17 +16,11 @@ from processor.stream.work import works
 FINISH_REASONS = "gen_ai.response.finish_reasons"
 
 
-class TruncationProcessor:
+class TruncationProcessor(ComponentBase):
     mutates_data = True
 
     def __init__(self, settings: CreateSettings, config: TruncationConfig, next_consumer: Consumer) -> None:
         self.next = next_consumer
-
-    async def start(self, host) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     async def consume(self, batch: Batch) -> None:
         for work in works(batch):
