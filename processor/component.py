@@ -23,6 +23,7 @@ from processor.config.types import ComponentID
 from processor.model.batch import Batch, Signal
 
 if TYPE_CHECKING:
+    from processor.errors import RetryableError
     from processor.service.host import Host
     from processor.service.telemetry import SelfTelemetry
 
@@ -40,6 +41,17 @@ class Consumer(Protocol):
     mutates_data: bool
 
     async def consume(self, batch: Batch) -> None: ...
+
+
+@runtime_checkable
+class Refusing(Protocol):
+    """A consumer that can tell that it would refuse data now, before the data is read (memory_limiter).
+
+    Receivers ask the heads of their pipelines first (`SignalRouter.refusal`): a request refused unread costs
+    neither memory nor decoding, which is what keeps refusing cheap in an overload.
+    """
+
+    def refusal(self) -> RetryableError | None: ...
 
 
 @runtime_checkable

@@ -7,10 +7,20 @@ broker (processor.kafka.embedded). Secrets such as the SASL password usually com
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from typing import Any, Literal
 
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    AuthenticationMethodNotSupported,
+    IllegalSaslStateError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 from aiokafka.helpers import create_ssl_context
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -86,6 +96,53 @@ class KafkaClientConfig(ComponentConfig):
         return kwargs
 
 
+class KafkaAuthError(Exception):
+    """The broker refused the configured SASL credentials."""
+
+
+def auth_refusal(error: BaseException, sasl: KafkaSaslConfig | None, where: str) -> KafkaAuthError | None:
+    """`error`, from starting a Kafka client, said plainly when it is the broker refusing the SASL credentials
+    configured at `where` (e.g. exporters::kafka::sasl).
+
+    aiokafka reports a refused SCRAM exchange as whatever its parser tripped on (a KeyError for the server
+    signature a refusal does not carry), so the exchange's own frames in the traceback are the evidence.
+    """
+    if sasl is None:
+        return None
+    sasl_errors = (AuthenticationFailedError | AuthenticationMethodNotSupported | SaslAuthenticationFailed
+                   | UnsupportedSaslMechanismError | IllegalSaslStateError)
+    if not isinstance(error, sasl_errors) and not _raised_in_scram_exchange(error):
+        return None
+    return KafkaAuthError(f"{where}: the broker refused the SASL {sasl.mechanism} credentials of user "
+                          f"{sasl.username!r} ({type(error).__name__}: {error}); check its username, password and "
+                          f"mechanism")
+
+
+async def check_credentials(client_kwargs: dict[str, Any], sasl: KafkaSaslConfig, where: str,
+                            timeout: float) -> None:
+    """Log in once at start: a wrong password is a config mistake, said at once and naming the key, not a
+    failure of every send. A broker that cannot be reached yet is not an error here (records wait)."""
+    producer = AIOKafkaProducer(**client_kwargs, enable_idempotence=False)
+    try:
+        await asyncio.wait_for(producer.start(), timeout)
+    except Exception as exc:  # noqa: BLE001 - only a refusal of the credentials matters here
+        refusal = auth_refusal(exc, sasl, where)
+        if refusal is not None:
+            raise refusal from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+
+
+def _raised_in_scram_exchange(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_qualname.startswith("ScramAuthenticator."):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 def is_retriable(error: BaseException) -> bool:
     """Worth sending again: the broker is away or busy, not refusing the record itself.
 
@@ -93,5 +150,7 @@ def is_retriable(error: BaseException) -> bool:
     unreachable) and a lost connection are not marked but are transient too.
     """
     if isinstance(error, KafkaTimeoutError | KafkaConnectionError | asyncio.TimeoutError | ConnectionError):
+        return True
+    if isinstance(error, KafkaAuthError):  # credentials fixed at the broker work without a restart here
         return True
     return bool(getattr(error, "retriable", False))

@@ -81,12 +81,15 @@ class EmbeddedBroker:
     """One Tansu process on 127.0.0.1. `start` and `stop` may be called again: a restart keeps the port."""
 
     def __init__(self, *, port: int | None = None, binary: str | None = None,
-                 advertised: str | None = None) -> None:
+                 advertised: str | None = None, authentication: bool = False) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         #: The `host:port` clients are told to connect to, when not this one (e.g. a proxy in front of it).
         self.advertised = advertised
         self.binary = binary or tansu_binary()
+        #: Require SASL (SCRAM) from clients. Users live in the broker's memory, and creating one needs a login,
+        #: so such a broker has none: it refuses every credential (what a wrong password test needs).
+        self.authentication = authentication
         self.process: subprocess.Popen | None = None
         self._output = None
 
@@ -106,7 +109,7 @@ class EmbeddedBroker:
         self._output = tempfile.TemporaryFile(prefix="tansu-")  # noqa: SIM115 - lives as long as the broker
         self.process = subprocess.Popen(
             [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", advertised,
-             "--storage-engine", "memory://tansu/"],
+             "--storage-engine", "memory://tansu/", *(["--authentication"] if self.authentication else [])],
             stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout

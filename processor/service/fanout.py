@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from processor.component import Consumer
+from processor.component import Consumer, Refusing
 from processor.errors import PermanentError, RetryableError
 from processor.model.batch import Batch, Signal
 
@@ -24,6 +24,10 @@ class Fanout:
         self._mutating = [c for c in self.consumers if c.mutates_data]
         self._readonly = [c for c in self.consumers if not c.mutates_data]
 
+    def refusal(self) -> RetryableError | None:
+        """Why one of the consumers would refuse data now; refusing up front spares the others a duplicate."""
+        return first_refusal(self.consumers)
+
     async def consume(self, batch: Batch) -> None:
         if len(self.consumers) == 1:
             return await self.consumers[0].consume(batch)
@@ -32,6 +36,13 @@ class Fanout:
         calls += [c.consume(batch if c is owner else batch.copy()) for c in self._mutating]
         results = await asyncio.gather(*calls, return_exceptions=True)
         raise_combined([r for r in results if isinstance(r, BaseException)])
+
+
+def first_refusal(consumers: Sequence[Consumer]) -> RetryableError | None:
+    for consumer in consumers:
+        if isinstance(consumer, Refusing) and (refusal := consumer.refusal()) is not None:
+            return refusal
+    return None
 
 
 def raise_combined(errors: list[BaseException]) -> None:
@@ -67,6 +78,10 @@ class SignalRouter:
 
     def accepts(self, signal: Signal) -> bool:
         return signal in self.routes
+
+    def refusal(self, signal: Signal) -> RetryableError | None:
+        """Why the pipelines of `signal` would refuse a request now, asked before it is read."""
+        return first_refusal([self.routes[signal]]) if signal in self.routes else None
 
     async def consume(self, batch: Batch) -> None:
         consumer = self.routes.get(batch.signal)

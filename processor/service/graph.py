@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from processor.component import Component, Consumer, CreateSettings, Flushable, Kind
 from processor.config.types import ComponentID
 from processor.config.validate import Config
+from processor.errors import RetryableError
 from processor.model.batch import Batch
 from processor.service import registry
-from processor.service.fanout import Fanout, SignalRouter, raise_combined
+from processor.service.fanout import Fanout, SignalRouter, first_refusal, raise_combined
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
 
@@ -44,6 +45,9 @@ class _Counted:
         self.inner = inner
         self.counter = counter
         self.mutates_data = inner.mutates_data
+
+    def refusal(self) -> RetryableError | None:
+        return first_refusal([self.inner])
 
     async def consume(self, batch: Batch) -> None:
         self.counter.inc(batch.item_count())

@@ -58,10 +58,17 @@ class RetryLog(logging.Handler):
 
 def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4,
                timeout: float = 60.0) -> list[SpanExportResult]:
-    """Each batch through its own exporter call (as a BatchSpanProcessor would), `threads` at a time."""
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
-    try:
-        with ThreadPoolExecutor(threads) as pool:
-            return list(pool.map(exporter.export, batches))
-    finally:
-        exporter.shutdown()
+    """The batches as `threads` apps would send them: each app has its own exporter and, as its
+    BatchSpanProcessor does, exports one batch at a time. (One exporter shared by threads is not how the SDK is
+    used: on UNAVAILABLE it reconnects, and that cancels the other threads' calls.)"""
+    shares = [batches[i::threads] for i in range(threads)]
+
+    def app(share: list[list[ReadableSpan]]) -> list[SpanExportResult]:
+        exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
+        try:
+            return [exporter.export(batch) for batch in share]
+        finally:
+            exporter.shutdown()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return [result for results in pool.map(app, shares) for result in results]

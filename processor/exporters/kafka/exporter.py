@@ -32,6 +32,7 @@ from processor.exporters.kafka.queue import Delivery, SendQueue
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.sender import Sender
 from processor.kafka import embedded
+from processor.kafka.client import auth_refusal, check_credentials
 from processor.kafka.partitioner import partition
 from processor.kafka.topics import create_topics
 from processor.model.batch import Batch
@@ -95,6 +96,8 @@ class KafkaExporter(ComponentBase):
         else:
             self.bootstrap = list(config.brokers)
         client_kwargs = config.client_kwargs(self.bootstrap)
+        if config.sasl is not None:
+            await check_credentials(client_kwargs, config.sasl, self._sasl_key, min(config.request_timeout, 10.0))
         if config.create_topics is not None:
             await self._create_topics(client_kwargs)
         storage = config.sending_queue.storage
@@ -110,11 +113,19 @@ class KafkaExporter(ComponentBase):
                 self.queue.put(recovered)
         self.capacity_gauge.set(config.sending_queue.queue_size)
         self.sender = Sender(self.queue, self._producer_kwargs(client_kwargs), config.retry,
-                             retry_forever=self.disk is not None, settle=self._settle, on_resend=self._on_resend,
-                             log=self.log)
+                             retry_forever=self.disk is not None, explain=self._explain, settle=self._settle,
+                             on_resend=self._on_resend, log=self.log)
         self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
         self.log.info("kafka exporter sending to %s (%s)", ",".join(self.bootstrap),
                       "persistent queue" if self.disk else "in-memory queue")
+
+    @property
+    def _sasl_key(self) -> str:
+        return f"exporters::{self.id}::sasl"
+
+    def _explain(self, error: BaseException) -> BaseException:
+        """A producer's start failure, said plainly when it is the broker refusing our credentials."""
+        return auth_refusal(error, self.config.sasl, self._sasl_key) or error
 
     def _producer_kwargs(self, client_kwargs: dict) -> dict:
         config = self.config

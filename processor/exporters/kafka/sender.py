@@ -34,13 +34,15 @@ _WARN_EVERY = 10.0
 class Sender:
     def __init__(self, queue: SendQueue, producer_kwargs: dict[str, Any], retry: RetryConfig, *,
                  retry_forever: bool, settle: Callable[[OutgoingRecord, BaseException | None, bool], None],
-                 on_resend: Callable[[OutgoingRecord], None], log: logging.Logger) -> None:
+                 on_resend: Callable[[OutgoingRecord], None], log: logging.Logger,
+                 explain: Callable[[BaseException], BaseException] = lambda error: error) -> None:
         self.queue = queue
         self.producer_kwargs = producer_kwargs
         self.retry = retry
         self.retry_forever = retry_forever
         self.settle = settle
         self.on_resend = on_resend
+        self.explain = explain
         self.log = log
         self.producer: AIOKafkaProducer | None = None
         self._last_warning = 0.0
@@ -60,8 +62,9 @@ class Sender:
             await producer.start()
         except Exception as exc:  # noqa: BLE001 - any start failure: retry later, the records wait
             await _quietly_stop(producer)
+            error = self.explain(exc)
             for record in records:
-                self.failed(record, exc)
+                self.failed(record, error)
             return None
         self.producer = producer
         return producer

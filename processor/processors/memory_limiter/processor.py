@@ -35,10 +35,16 @@ class MemoryLimiterProcessor:
             self._started = False
             await self.monitor.release()
 
+    def refusal(self) -> RetryableError | None:
+        """Asked by receivers before they read a request: refused unread, it costs no memory."""
+        if not self.monitor.refusing:
+            return None
+        return RetryableError(f"memory use {self.monitor.usage // _MIB} MiB is above the soft limit "
+                              f"{self.monitor.soft_limit // _MIB} MiB; retry later",
+                              retry_after=max(self.monitor.interval, 1.0))
+
     async def consume(self, batch: Batch) -> None:
-        if self.monitor.refusing:
+        if (refusal := self.refusal()) is not None:
             self.refused.inc(batch.item_count())
-            raise RetryableError(f"memory use {self.monitor.usage // _MIB} MiB is above the soft limit "
-                                 f"{self.monitor.soft_limit // _MIB} MiB; retry later",
-                                 retry_after=max(self.monitor.interval, 1.0))
+            raise refusal
         await self.next.consume(batch)

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.errors import PermanentError, RetryableError
 from processor.kafka import embedded
+from processor.kafka.client import auth_refusal
 from processor.receivers.kafka.config import KafkaReceiverConfig
 from processor.receivers.kafka.polled import PolledBatch, Records, undecodable_counter
 from processor.receivers.kafka.rebalance import RevokeFlushes
@@ -63,7 +64,13 @@ class KafkaReceiver(ComponentBase):
             session_timeout_ms=int(config.session_timeout * 1000),
             heartbeat_interval_ms=int(config.heartbeat_interval * 1000))
         self.consumer.subscribe([config.topic], listener=RevokeFlushes(self))
-        await self.consumer.start()
+        try:
+            await self.consumer.start()
+        except Exception as exc:
+            refusal = auth_refusal(exc, config.sasl, f"receivers::{self.id}::sasl")
+            if refusal is None:
+                raise
+            raise refusal from exc
         self._task = asyncio.create_task(self._run(), name=f"kafka receiver {self.id}")
         self.log.info("kafka receiver reading %s from %s as group %s", config.topic, ",".join(bootstrap),
                       config.group_id)

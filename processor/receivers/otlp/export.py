@@ -7,8 +7,10 @@ Any other error is treated as retryable, as the Collector does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -20,6 +22,7 @@ from processor.component import CreateSettings
 from processor.errors import PermanentError, RetryableError
 from processor.model.batch import REQUEST_TYPES, Batch, Signal, count_items
 from processor.receivers.otlp.failure import Failure
+from processor.receivers.otlp.retry_delay import RetryDelay
 from processor.receivers.otlp.validate import drop_invalid
 from processor.service.fanout import SignalRouter, UnsupportedSignal
 
@@ -41,7 +44,7 @@ def decode_protobuf(signal: Signal, body: bytes) -> Any:
         raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
 
 
-#: The retry delay given to clients refused because too many requests are in flight.
+#: The shortest retry delay given to refused clients (RetryDelay lengthens it as an overload goes on).
 BUSY_RETRY_AFTER_S = 1.0
 
 
@@ -50,9 +53,11 @@ class ExportHandler:
         self.receiver = str(settings.id)
         self.max_in_flight = max_in_flight
         self.in_flight = 0
+        self.retry_delay = RetryDelay()
         self.log: logging.Logger = settings.logger
         self.next = next_consumer
         t = settings.telemetry
+        self._busy = t.receiver_refused_requests
         self._counters = {Signal.TRACES: (t.receiver_accepted, t.receiver_refused),
                           Signal.LOGS: (t.receiver_accepted_logs, t.receiver_refused_logs),
                           Signal.METRICS: (t.receiver_accepted_points, t.receiver_refused_points)}
@@ -62,25 +67,35 @@ class ExportHandler:
         if not self.next.accepts(signal):
             raise Failure.unimplemented(f"no pipeline takes {signal.value} from receiver {self.receiver}")
 
+    @contextlib.contextmanager
+    def slot(self, signal: Signal, transport: str) -> Iterator[None]:
+        """One of the `max_in_flight` places for a request. UNAVAILABLE/503 with a delay when all are taken, or
+        when a pipeline would refuse the request anyway (memory_limiter over its limit).
+
+        Transports take it before they read the body: a refused request then costs neither the memory of its
+        body nor the time to decode it, which is what keeps an overload from growing the process.
+        """
+        if self.in_flight >= self.max_in_flight:
+            self._busy.labels(self.receiver, transport).inc()
+            raise Failure.unavailable(f"{self.in_flight} requests in flight, the most this receiver takes at once; "
+                                      "retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+        if (refusal := self.next.refusal(signal)) is not None:
+            self._busy.labels(self.receiver, transport).inc()
+            raise self._failure(refusal)
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
     async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None) -> Any:
-        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure.
+        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in a `slot`.
 
         `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
         """
         received_ns = received_ns or time.monotonic_ns()
         self.check_route(signal)
         accepted, refused = (c.labels(self.receiver, transport) for c in self._counters[signal])
-        if self.in_flight >= self.max_in_flight:
-            refused.inc(count_items(signal, request))
-            raise Failure.unavailable(f"{self.in_flight} requests in flight, the most this receiver takes at once; "
-                                      "retry later", BUSY_RETRY_AFTER_S)
-        self.in_flight += 1
-        try:
-            return await self._export(signal, request, received_ns, accepted, refused)
-        finally:
-            self.in_flight -= 1
-
-    async def _export(self, signal: Signal, request: Any, received_ns: int, accepted, refused) -> Any:
         rejected, reason = drop_invalid(signal, request)
         refused.inc(rejected)
         items = count_items(signal, request)
@@ -102,10 +117,11 @@ class ExportHandler:
 
     def _failure(self, exc: Exception) -> Failure:
         if isinstance(exc, RetryableError):
-            return Failure.unavailable(f"downstream is full or down: {exc}", exc.retry_after)
+            return Failure.unavailable(f"downstream is full or down: {exc}",
+                                       self.retry_delay.next(exc.retry_after or BUSY_RETRY_AFTER_S))
         if isinstance(exc, PermanentError):
             return Failure.invalid(f"data refused: {exc}")
         if isinstance(exc, UnsupportedSignal):
             return Failure.unimplemented(str(exc))
         self.log.exception("unexpected error from the pipeline; answering retryable")
-        return Failure.unavailable(f"internal error downstream: {exc}", None)
+        return Failure.unavailable(f"internal error downstream: {exc}", self.retry_delay.next(BUSY_RETRY_AFTER_S))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -21,6 +22,15 @@ _SERVICES = {
 }
 _TRANSPORT = "grpc"
 
+#: Past 1,000 calls waiting for the event loop to pick them up, gRPC cancels calls at random (CANCELLED, no retry
+#: delay) before the receiver sees them. The receiver refuses unread, fast enough that a longer wait is fine, and
+#: answers every call itself: UNAVAILABLE with a retry delay. (Smaller HTTP/2 windows, tried to bound what waiting
+#: calls buffer, starved the calls being read of their bodies: clients timed out.)
+_OVERLOAD_OPTIONS = (
+    ("grpc.server.max_pending_requests", 10_000),
+    ("grpc.server.max_pending_requests_hard_limit", 10_000),
+)
+
 
 class GrpcReceiver:
     def __init__(self, config: GrpcConfig, handler: ExportHandler) -> None:
@@ -36,6 +46,7 @@ class GrpcReceiver:
             # gRPC sets SO_REUSEPORT by default, which would let a second server share a taken port silently;
             # only worker processes share their ports on purpose (the kernel spreads connections over them).
             ("grpc.so_reuseport", 1 if shares_ports() else 0),
+            *_OVERLOAD_OPTIONS,
         ]
         server = grpc.aio.server(options=options)
         server.add_generic_rpc_handlers([self._service(signal, name) for signal, name in _SERVICES.items()])
@@ -61,23 +72,30 @@ class GrpcReceiver:
             self._server = None
 
     def _service(self, signal: Signal, name: str) -> grpc.GenericRpcHandler:
-        """Export takes the raw bytes: decoding them here lets a corrupt body be INVALID_ARGUMENT, not UNKNOWN."""
+        """Export is unary on the wire, but handled as a request stream: the handler runs before the body is read,
+        so a request that is refused is refused unread. It takes the raw bytes: decoding them here lets a corrupt
+        body be INVALID_ARGUMENT, not UNKNOWN."""
 
-        async def export(body: bytes, context: grpc.aio.ServicerContext) -> Any:
-            return await self._export(signal, body, context)
+        async def export(messages: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+            return await self._export(signal, messages, context)
 
         serialize = RESPONSE_TYPES[signal].SerializeToString
-        method = grpc.unary_unary_rpc_method_handler(export, response_serializer=serialize)
+        method = grpc.stream_unary_rpc_method_handler(export, response_serializer=serialize)
         return grpc.method_handlers_generic_handler(name, {"Export": method})
 
-    async def _export(self, signal: Signal, body: bytes, context: grpc.aio.ServicerContext) -> Any:
+    async def _export(self, signal: Signal, messages: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
         received_ns = time.monotonic_ns()
         try:
             if self._auth is not None:
                 metadata = dict(context.invocation_metadata() or ())
                 if not self._auth.allows(metadata.get("authorization")):
                     raise Failure.unauthenticated("missing or invalid bearer token")
-            return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT, received_ns)
+            self.handler.check_route(signal)
+            with self.handler.slot(signal, _TRANSPORT):
+                body = await anext(aiter(messages), None)
+                if body is None:
+                    raise Failure.invalid("the call ended without an export request")
+                return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT, received_ns)
         except Failure as failure:
             details = (("grpc-status-details-bin", failure.status().SerializeToString()),)
             if failure.retry_after is not None:  # the trailer the OpenTelemetry SDK exporters read their delay from

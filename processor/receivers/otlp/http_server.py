@@ -86,8 +86,9 @@ class HttpReceiver:
                 return web.Response(status=415, text=f"unsupported content type {request.content_type!r}; "
                                                      f"supported: {supported}")
             self.handler.check_route(signal)
-            body = await read_body(request, self.config.max_request_size)
-            response = await self.handler.export(signal, codec.decode(signal, body), _TRANSPORT)
+            with self.handler.slot(signal, _TRANSPORT):
+                body = await read_body(request, self.config.max_request_size)
+                response = await self.handler.export(signal, codec.decode(signal, body), _TRANSPORT)
         except Failure as failure:
             return _error_response(failure, codec or JSON)
         return web.Response(body=codec.encode(response), content_type=codec.content_type)

@@ -35,8 +35,8 @@ async def start_receiver():
     started = []
 
     async def start(protocols: dict | None = None, routes: dict | None = None,
-                    telemetry: SelfTelemetry | None = None):
-        config = OtlpReceiverConfig.model_validate({"protocols": protocols or LOCAL_BOTH})
+                    telemetry: SelfTelemetry | None = None, **settings):
+        config = OtlpReceiverConfig.model_validate({"protocols": protocols or LOCAL_BOTH, **settings})
         settings = create_settings("otlp", Kind.RECEIVER, telemetry=telemetry)
         receiver = factory.create(settings, config, SignalRouter(routes or {}))
         started.append(receiver)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 
 from processor.component import Kind
@@ -11,28 +12,67 @@ from processor.model.batch import Signal
 from processor.receivers.otlp.export import ExportHandler
 from processor.receivers.otlp.failure import Failure
 from processor.service.fanout import SignalRouter
+from processor.service.telemetry import SelfTelemetry
 from processor.testing import create_settings
-from tests.receivers.otlp.otlp_helpers import good_span, trace_request
+from tests.receivers.otlp.otlp_helpers import good_span, grpc_export, grpc_status_of, post, trace_request
+
+
+class Held:
+    """A pipeline that keeps every batch until `release` is set."""
+
+    mutates_data = False
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.batches = 0
+
+    async def consume(self, batch) -> None:
+        await self.release.wait()
+        self.batches += 1
 
 
 async def test_requests_over_the_in_flight_limit_are_refused_at_once_with_a_retry_delay():
     """An overload is refused, not queued: the bodies of waiting requests would outgrow memory."""
-    release = asyncio.Event()
+    held = Held()
+    settings = create_settings("otlp", Kind.RECEIVER)
+    handler = ExportHandler(settings, SignalRouter({Signal.TRACES: held}), max_in_flight=2)
 
-    class Slow:
-        mutates_data = False
+    async def export() -> None:
+        with handler.slot(Signal.TRACES, "grpc"):
+            await handler.export(Signal.TRACES, trace_request(good_span()), "grpc")
 
-        async def consume(self, batch):
-            await release.wait()
-
-    handler = ExportHandler(create_settings("otlp", Kind.RECEIVER), SignalRouter({Signal.TRACES: Slow()}),
-                            max_in_flight=2)
-    held = [asyncio.ensure_future(handler.export(Signal.TRACES, trace_request(good_span()), "grpc"))
-            for _ in range(2)]
+    waiting = [asyncio.ensure_future(export()) for _ in range(2)]
     await asyncio.sleep(0.01)
     with pytest.raises(Failure) as refused:
-        await handler.export(Signal.TRACES, trace_request(good_span()), "grpc")
+        await export()
     assert refused.value.http_status == 503 and refused.value.retry_after == 1.0
-    release.set()
-    await asyncio.gather(*held)
-    await handler.export(Signal.TRACES, trace_request(good_span()), "grpc")  # room again
+    held.release.set()
+    await asyncio.gather(*waiting)
+    await export()  # room again
+
+
+async def test_both_transports_refuse_a_request_over_the_limit_unread_and_take_the_next(start_receiver):
+    """With the one place taken, a 4 MiB request is refused with a retry delay before its body is read (no span
+    of it is counted), on gRPC and on HTTP; once the place is free the same request goes through."""
+    held, telemetry = Held(), SelfTelemetry()
+    receiver = await start_receiver(routes={Signal.TRACES: held}, telemetry=telemetry, max_in_flight_requests=1)
+    first = asyncio.ensure_future(grpc_export(receiver.grpc_port, trace_request(good_span(1))))
+    while receiver.handler.in_flight == 0:
+        await asyncio.sleep(0.005)
+    big = trace_request(*(good_span(n) for n in range(1, 200)), name="x" * 20_000)
+    code, status = await grpc_status_of(receiver.grpc_port, big)
+    http_status, headers, _ = await post(receiver.http_port, "/v1/traces", big.SerializeToString())
+    assert code is grpc.StatusCode.UNAVAILABLE and "in flight" in status.message
+    assert status.details, "no RetryInfo: an SDK would fall back to its own backoff"
+    assert (http_status, headers.get("Retry-After")) == (503, "1")
+
+    def sample(name: str, transport: str) -> float:
+        labels = {"receiver": "otlp", "transport": transport}
+        return telemetry.registry.get_sample_value(f"tokenstream_{name}_total", labels) or 0.0
+
+    assert [sample("receiver_refused_requests", t) for t in ("grpc", "http")] == [1, 1]
+    assert [sample("receiver_refused_spans", t) for t in ("grpc", "http")] == [0, 0]
+    held.release.set()
+    await first
+    await grpc_export(receiver.grpc_port, big)
+    assert held.batches == 2
