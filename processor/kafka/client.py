@@ -97,7 +97,7 @@ class KafkaClientConfig(ComponentConfig):
 
 
 class KafkaAuthError(Exception):
-    """The broker refused the configured SASL credentials."""
+    """The broker refused the configured SASL credentials, or the TLS handshake with it failed."""
 
 
 def auth_refusal(error: BaseException, sasl: KafkaSaslConfig | None, where: str) -> KafkaAuthError | None:
@@ -118,10 +118,37 @@ def auth_refusal(error: BaseException, sasl: KafkaSaslConfig | None, where: str)
                           f"mechanism")
 
 
-async def check_credentials(client_kwargs: dict[str, Any], sasl: KafkaSaslConfig, where: str,
-                            timeout: float) -> None:
-    """Log in once at start: a wrong password is a config mistake, said at once and naming the key, not a
-    failure of every send. A broker that cannot be reached yet is not an error here (records wait)."""
+async def check_login(config: KafkaClientConfig, bootstrap: list[str], where: str, timeout: float) -> None:
+    """Connect once at start when TLS or SASL is configured: an untrusted certificate or a wrong password is a
+    config mistake, said at once and naming the key (`where`, e.g. exporters::kafka), not a failure of every
+    send. A broker that cannot be reached yet is not an error here (records wait for it)."""
+    if config.tls is not None:
+        await _check_tls(bootstrap[0], config.tls, f"{where}::tls", timeout)
+    if config.sasl is not None:
+        await _check_credentials(config.client_kwargs(bootstrap), config.sasl, f"{where}::sasl", timeout)
+
+
+async def _check_tls(broker: str, tls: KafkaTlsConfig, where: str, timeout: float) -> None:
+    """aiokafka only logs why a handshake failed and raises "Unable to bootstrap": shake hands ourselves."""
+    host, _, port = broker.rpartition(":")
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, int(port), ssl=tls.ssl_context(), server_hostname=host), timeout)
+    except ssl.SSLCertVerificationError as exc:
+        raise KafkaAuthError(f"{where}: the certificate of the broker at {broker} is not trusted "
+                             f"({exc.verify_message}); check ca_file") from exc
+    except ssl.SSLError as exc:
+        raise KafkaAuthError(f"{where}: the TLS handshake with the broker at {broker} failed ({exc.reason}); "
+                             f"check ca_file, cert_file and key_file") from exc
+    except (OSError, TimeoutError):
+        return
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+async def _check_credentials(client_kwargs: dict[str, Any], sasl: KafkaSaslConfig, where: str,
+                             timeout: float) -> None:
     producer = AIOKafkaProducer(**client_kwargs, enable_idempotence=False)
     try:
         await asyncio.wait_for(producer.start(), timeout)

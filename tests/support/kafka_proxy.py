@@ -1,11 +1,15 @@
 """A TCP proxy in front of a broker, to cut the network and restore it: a Kafka outage without losing
-the broker's data (the embedded broker keeps topics in memory only, so a real restart empties it)."""
+the broker's data (the embedded broker keeps topics in memory only, so a real restart empties it).
+Given an SSL context it terminates TLS, as a TLS listener in front of a broker does: the embedded broker's own
+TLS does not work (tansu 0.6 refuses --cert together with --key)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
+from pathlib import Path
 
 from processor.kafka.embedded import EmbeddedBroker, free_port
 
@@ -13,9 +17,11 @@ from processor.kafka.embedded import EmbeddedBroker, free_port
 class CuttableProxy:
     """Listens on its own loopback port in a background thread and forwards to `target`."""
 
-    def __init__(self, target: tuple[str, int], port: int | None = None) -> None:
+    def __init__(self, target: tuple[str, int], port: int | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.target = target
         self.port = port or free_port()
+        self.ssl_context = ssl_context
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kafka-proxy", daemon=True)
         self._thread.start()
@@ -36,7 +42,8 @@ class CuttableProxy:
 
     async def _listen(self) -> None:
         if self._server is None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True,
+                                                      ssl=self.ssl_context)
 
     async def _cut(self) -> None:
         if self._server is not None:
@@ -83,6 +90,31 @@ class FlakyKafka:
 
     def start(self) -> None:
         self.proxy.start()
+
+    def close(self) -> None:
+        self.proxy.close()
+        self.broker.stop()
+
+
+class TlsKafka:
+    """A broker reached only over TLS, through a TLS-terminating proxy; with `client_ca` it requires a client
+    certificate signed by that CA (mTLS)."""
+
+    def __init__(self, cert: Path, key: Path, *, client_ca: Path | None = None) -> None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.load_verify_locations(client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+        port = free_port()
+        self.broker = EmbeddedBroker(advertised=f"127.0.0.1:{port}")
+        self.proxy = CuttableProxy((self.broker.host, self.broker.port), port, ssl_context=context)
+        self.bootstrap = f"127.0.0.1:{port}"
+
+    def open(self) -> TlsKafka:
+        self.broker.start()
+        self.proxy.start()
+        return self
 
     def close(self) -> None:
         self.proxy.close()

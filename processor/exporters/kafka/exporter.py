@@ -32,7 +32,7 @@ from processor.exporters.kafka.queue import Delivery, SendQueue
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.sender import Sender
 from processor.kafka import embedded
-from processor.kafka.client import auth_refusal, check_credentials
+from processor.kafka.client import auth_refusal, check_login
 from processor.kafka.partitioner import partition
 from processor.kafka.topics import create_topics
 from processor.model.batch import Batch
@@ -96,8 +96,7 @@ class KafkaExporter(ComponentBase):
         else:
             self.bootstrap = list(config.brokers)
         client_kwargs = config.client_kwargs(self.bootstrap)
-        if config.sasl is not None:
-            await check_credentials(client_kwargs, config.sasl, self._sasl_key, min(config.request_timeout, 10.0))
+        await check_login(config, self.bootstrap, f"exporters::{self.id}", min(config.request_timeout, 10.0))
         if config.create_topics is not None:
             await self._create_topics(client_kwargs)
         storage = config.sending_queue.storage
@@ -119,13 +118,9 @@ class KafkaExporter(ComponentBase):
         self.log.info("kafka exporter sending to %s (%s)", ",".join(self.bootstrap),
                       "persistent queue" if self.disk else "in-memory queue")
 
-    @property
-    def _sasl_key(self) -> str:
-        return f"exporters::{self.id}::sasl"
-
     def _explain(self, error: BaseException) -> BaseException:
         """A producer's start failure, said plainly when it is the broker refusing our credentials."""
-        return auth_refusal(error, self.config.sasl, self._sasl_key) or error
+        return auth_refusal(error, self.config.sasl, f"exporters::{self.id}::sasl") or error
 
     def _producer_kwargs(self, client_kwargs: dict) -> dict:
         config = self.config

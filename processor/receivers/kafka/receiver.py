@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.errors import PermanentError, RetryableError
 from processor.kafka import embedded
-from processor.kafka.client import auth_refusal
+from processor.kafka.client import check_login
 from processor.receivers.kafka.config import KafkaReceiverConfig
 from processor.receivers.kafka.polled import PolledBatch, Records, undecodable_counter
 from processor.receivers.kafka.rebalance import RevokeFlushes
@@ -58,19 +58,14 @@ class KafkaReceiver(ComponentBase):
             self._uses_embedded = True
         else:
             bootstrap = list(config.brokers)
+        await check_login(config, bootstrap, f"receivers::{self.id}", 10.0)
         self.consumer = AIOKafkaConsumer(
             **config.client_kwargs(bootstrap), group_id=config.group_id, enable_auto_commit=False,
             auto_offset_reset=config.initial_offset, max_poll_records=config.max_poll_records,
             session_timeout_ms=int(config.session_timeout * 1000),
             heartbeat_interval_ms=int(config.heartbeat_interval * 1000))
         self.consumer.subscribe([config.topic], listener=RevokeFlushes(self))
-        try:
-            await self.consumer.start()
-        except Exception as exc:
-            refusal = auth_refusal(exc, config.sasl, f"receivers::{self.id}::sasl")
-            if refusal is None:
-                raise
-            raise refusal from exc
+        await self.consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"kafka receiver {self.id}")
         self.log.info("kafka receiver reading %s from %s as group %s", config.topic, ",".join(bootstrap),
                       config.group_id)
