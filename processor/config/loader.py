@@ -107,16 +107,19 @@ def _apply_set(document: dict, override: str) -> None:
         raise LoadError(f'--set "{override}": the value is not valid YAML') from exc
 
 
-def expand_env(value: Any, env: Mapping[str, str]) -> Any:
+def expand_env(value: Any, env: Mapping[str, str], depth: int = 0) -> Any:
     """Expand `${env:NAME}` and `${env:NAME:-default}` in every string.
 
     A string that is one reference and nothing else is re-read as a YAML scalar, as the Collector
     does, so `port: ${env:PORT}` becomes a number. An unset variable without a default is empty.
+    A document nested past MAX_DEPTH is a LoadError here too, whoever built it (not a RecursionError).
     """
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        raise LoadError(f"the config is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
-        return {key: expand_env(item, env) for key, item in value.items()}
+        return {key: expand_env(item, env, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [expand_env(item, env) for item in value]
+        return [expand_env(item, env, depth + 1) for item in value]
     if not isinstance(value, str) or "${" not in value:
         return value
     expanded = _ENV_REF.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)

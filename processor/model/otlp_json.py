@@ -36,7 +36,7 @@ def decode(signal: Signal | str, data: bytes | str) -> Any:
 def parse(data: bytes | str, message: Message) -> Message:
     """Parse OTLP/JSON into `message` (any OTLP message type) and return it."""
     try:
-        document = json.loads(data)
+        document = json.loads(data, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise OtlpJsonError(f"body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
@@ -46,9 +46,14 @@ def parse(data: bytes | str, message: Message) -> Message:
         json_format.ParseDict(document, message, ignore_unknown_fields=True)
     except OtlpJsonError:
         raise
-    except (json_format.ParseError, RecursionError, ValueError, TypeError) as exc:
+    except (json_format.ParseError, RecursionError, ValueError, TypeError, OverflowError) as exc:
         raise OtlpJsonError(f"body is not a valid {message.DESCRIPTOR.name}: {exc}") from None
     return message
+
+
+def _not_json(constant: str) -> None:
+    """Python's json reads NaN and Infinity, which JSON does not have (and an enum of Infinity overflows)."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def encode(message: Message) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processor.config.loader import LoadError, load
+from processor.config.loader import LoadError, expand_env, load
 from processor.config.validate import Problems, validate
 from tests.hardening.config_mutations import ANCHOR_TEMPLATES
 
@@ -63,3 +63,15 @@ def test_a_set_override_nested_too_deeply_is_a_load_error(tmp_path):
     path.write_text("receivers: {}\n")
     with pytest.raises(LoadError, match="not valid YAML"):
         load([path], ["receivers.x=" + "[" * 5000])
+
+
+def test_a_document_nested_too_deeply_is_a_load_error_in_env_expansion_too():
+    """Found by the full-size fuzz run: documents not read by the YAML loader (built in code) skipped its depth
+    check and ran expand_env into a RecursionError."""
+    document: dict = {}
+    node = document
+    for _ in range(5000):
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(LoadError, match="nested more than 64 levels"):
+        expand_env(document, {})

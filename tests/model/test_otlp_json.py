@@ -62,6 +62,9 @@ def test_snake_case_enum_names_numbers_uppercase_hex_and_unknown_fields_are_acce
     (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "abc"}]}]}]}', "spanId"),  # odd length
     (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": 5}]}]}]}', "ExportTraceServiceRequest"),
     (b"\xff\xfe", "not valid JSON"),
+    # found by the full-size fuzz run: Python's json reads Infinity, and an enum of Infinity overflowed
+    (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": Infinity}]}]}]}', "Infinity is not a JSON value"),
+    (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": NaN}]}]}]}', "NaN is not a JSON value"),
 ])
 def test_malformed_bodies_raise_a_clear_error(body, message):
     with pytest.raises(otlp_json.OtlpJsonError, match=message):

@@ -45,6 +45,12 @@ def record(row: Row, *, full_size: bool) -> None:
 
 
 def load_rows(path: Path = ROWS_PATH) -> list[Row]:
+    """The kept rows, the latest for each scenario (a scenario run again replaces its row)."""
     if not path.exists():
         return []
-    return [Row(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+    latest: dict[str, Row] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = Row(**json.loads(line))
+            latest[row.scenario] = row
+    return list(latest.values())

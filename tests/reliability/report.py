@@ -17,7 +17,8 @@ Measured by `make reliability`, which runs the full-size scenarios in `tests/rel
 (the embedded Tansu). `make test` runs smaller versions of the same scenarios. Re-run it to get your own figures:
 they depend on the machine. "Lost" counts records the receiver acknowledged that never reached the sink;
 "duplicated" counts extra copies at the sink; "refused" counts spans answered with anything but OK (the
-"answers" figures say which: UNAVAILABLE with a retry delay is the expected one);
+"answers" figures say which: UNAVAILABLE with a retry delay is the expected one; while the process is down
+after kill -9, the client's own gRPC channel answers UNAVAILABLE without a delay, as no server is listening);
 "recovery" is the time from the end of the fault (or of the load) until the sink held every acknowledged span.
 """
 _COLUMNS = ("scenario", "parameters", "lost", "duplicated", "refused", "peak RSS (MiB)", "recovery (s)", "other")

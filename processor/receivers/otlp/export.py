@@ -7,6 +7,7 @@ Any other error is treated as retryable, as the Collector does.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -88,10 +89,14 @@ class ExportHandler:
         finally:
             self.in_flight -= 1
 
-    async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None) -> Any:
+    async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
+                     answer_within: float | None = None) -> Any:
         """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in a `slot`.
 
         `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
+        `answer_within` (seconds; the client's deadline, when it sent one) bounds the wait for downstream, which
+        holds a request until its data is delivered: past it the client is refused with a retry delay rather than
+        left to time out. The data may still be delivered, so the client's retry may arrive twice.
         """
         received_ns = received_ns or time.monotonic_ns()
         self.check_route(signal)
@@ -101,7 +106,15 @@ class ExportHandler:
         items = count_items(signal, request)
         if items:
             try:
-                await self.next.consume(Batch(signal, request, received_ns=[received_ns]))
+                async with asyncio.timeout(answer_within) as deadline:
+                    await self.next.consume(Batch(signal, request, received_ns=[received_ns]))
+            except TimeoutError as exc:
+                refused.inc(items)
+                if not deadline.expired():
+                    raise self._failure(exc) from exc
+                raise Failure.unavailable("not yet delivered downstream when the client's deadline came (the Kafka "
+                                          "broker may be unreachable); retry later",
+                                          self.retry_delay.next(BUSY_RETRY_AFTER_S)) from exc
             except Exception as exc:
                 refused.inc(items)
                 raise self._failure(exc) from exc

@@ -95,10 +95,20 @@ class GrpcReceiver:
                 body = await anext(aiter(messages), None)
                 if body is None:
                     raise Failure.invalid("the call ended without an export request")
-                return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT, received_ns)
+                return await self.handler.export(signal, decode_protobuf(signal, body), _TRANSPORT, received_ns,
+                                                 _answer_within(context))
         except Failure as failure:
             details = (("grpc-status-details-bin", failure.status().SerializeToString()),)
             if failure.retry_after is not None:  # the trailer the OpenTelemetry SDK exporters read their delay from
                 details += (("google.rpc.retryinfo-bin", failure.status().details[0].value),)
             await context.abort(failure.code, failure.message, trailing_metadata=details)
 
+
+
+#: Time kept back from the client's deadline to send the refusal before the client gives up.
+_DEADLINE_MARGIN_S = 0.5
+
+
+def _answer_within(context: grpc.aio.ServicerContext) -> float | None:
+    remaining = context.time_remaining()
+    return None if remaining is None else max(remaining - _DEADLINE_MARGIN_S, 0.05)

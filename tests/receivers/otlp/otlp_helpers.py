@@ -79,7 +79,8 @@ async def grpc_status_of(port: int, request, **kwargs):
     """The (code, google.rpc.Status or None) a failing export ends with."""
     target = f"127.0.0.1:{port}"
     async with grpc.aio.insecure_channel(target) as channel:
-        call = _STUBS[kwargs.pop("signal", Signal.TRACES)](channel).Export(request, timeout=10, **kwargs)
+        stub = _STUBS[kwargs.pop("signal", Signal.TRACES)](channel)
+        call = stub.Export(request, timeout=kwargs.pop("timeout", 10), **kwargs)
         try:
             await call
         except grpc.aio.AioRpcError as error:

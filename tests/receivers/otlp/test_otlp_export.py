@@ -76,3 +76,19 @@ async def test_both_transports_refuse_a_request_over_the_limit_unread_and_take_t
     await first
     await grpc_export(receiver.grpc_port, big)
     assert held.batches == 2
+
+
+async def test_a_grpc_client_is_refused_with_a_delay_before_its_deadline_not_left_to_time_out(start_receiver):
+    """Downstream holds each request until its data is delivered; when that outlasts the client's deadline (a
+    broker away), the client hears UNAVAILABLE with a retry delay just before the deadline."""
+    held, telemetry = Held(), SelfTelemetry()
+    receiver = await start_receiver(routes={Signal.TRACES: held}, telemetry=telemetry)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    code, status = await grpc_status_of(receiver.grpc_port, trace_request(good_span(1)), timeout=2.0)
+    waited = loop.time() - started
+    assert code is grpc.StatusCode.UNAVAILABLE and "deadline" in status.message, status
+    assert status.details, "no RetryInfo"
+    assert 1.0 < waited < 2.0
+    assert telemetry.registry.get_sample_value("tokenstream_receiver_refused_spans_total",
+                                               {"receiver": "otlp", "transport": "grpc"}) == 1
