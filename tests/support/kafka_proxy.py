@@ -72,12 +72,13 @@ class CuttableProxy:
 
 
 class FlakyKafka:
-    """A broker reached through a proxy: `stop()` cuts it off, `start()` brings it back, data intact."""
+    """A broker reached through a proxy: `stop()` cuts it off, `start()` brings it back, data intact.
+    With `ssl_context` the proxy terminates TLS."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.proxy_port = free_port()
         self.broker = EmbeddedBroker(advertised=f"127.0.0.1:{self.proxy_port}")
-        self.proxy = CuttableProxy((self.broker.host, self.broker.port), self.proxy_port)
+        self.proxy = CuttableProxy((self.broker.host, self.broker.port), self.proxy_port, ssl_context=ssl_context)
         self.bootstrap = f"127.0.0.1:{self.proxy_port}"
 
     def open(self) -> FlakyKafka:
@@ -96,7 +97,7 @@ class FlakyKafka:
         self.broker.stop()
 
 
-class TlsKafka:
+class TlsKafka(FlakyKafka):
     """A broker reached only over TLS, through a TLS-terminating proxy; with `client_ca` it requires a client
     certificate signed by that CA (mTLS)."""
 
@@ -106,16 +107,4 @@ class TlsKafka:
         if client_ca is not None:
             context.load_verify_locations(client_ca)
             context.verify_mode = ssl.CERT_REQUIRED
-        port = free_port()
-        self.broker = EmbeddedBroker(advertised=f"127.0.0.1:{port}")
-        self.proxy = CuttableProxy((self.broker.host, self.broker.port), port, ssl_context=context)
-        self.bootstrap = f"127.0.0.1:{port}"
-
-    def open(self) -> TlsKafka:
-        self.broker.start()
-        self.proxy.start()
-        return self
-
-    def close(self) -> None:
-        self.proxy.close()
-        self.broker.stop()
+        super().__init__(context)

@@ -91,7 +91,8 @@ class ExportHandler:
 
     async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
                      answer_within: float | None = None) -> Any:
-        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in a `slot`.
+        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in a `slot`,
+        after `check_route`.
 
         `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
         `answer_within` (seconds; the client's deadline, when it sent one) bounds the wait for downstream, which
@@ -99,7 +100,6 @@ class ExportHandler:
         left to time out. The data may still be delivered, so the client's retry may arrive twice.
         """
         received_ns = received_ns or time.monotonic_ns()
-        self.check_route(signal)
         accepted, refused = (c.labels(self.receiver, transport) for c in self._counters[signal])
         rejected, reason = drop_invalid(signal, request)
         refused.inc(rejected)

@@ -104,7 +104,6 @@ class GrpcReceiver:
             await context.abort(failure.code, failure.message, trailing_metadata=details)
 
 
-
 #: Time kept back from the client's deadline to send the refusal before the client gives up.
 _DEADLINE_MARGIN_S = 0.5
 
