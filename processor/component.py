@@ -43,7 +43,6 @@ class Consumer(Protocol):
     async def consume(self, batch: Batch) -> None: ...
 
 
-@runtime_checkable
 class Refusing(Protocol):
     """A consumer that can tell that it would refuse data now, before the data is read (memory_limiter).
 

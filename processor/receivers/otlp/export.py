@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -54,6 +55,7 @@ class ExportHandler:
         self.receiver = str(settings.id)
         self.max_in_flight = max_in_flight
         self.in_flight = 0
+        self._lock = threading.Lock()
         self.retry_delay = RetryDelay()
         self.log: logging.Logger = settings.logger
         self.next = next_consumer
@@ -74,20 +76,31 @@ class ExportHandler:
         when a pipeline would refuse the request anyway (memory_limiter over its limit).
 
         Transports take it before they read the body: a refused request then costs neither the memory of its
-        body nor the time to decode it, which is what keeps an overload from growing the process.
+        body nor the time to decode it, which is what keeps an overload from growing the process. gRPC takes it
+        on its own thread (loop_thread.py), HTTP on the pipeline's: the count is shared under a lock.
         """
-        if self.in_flight >= self.max_in_flight:
+        with self._lock:
+            full = self.in_flight >= self.max_in_flight
+            if not full:
+                self.in_flight += 1
+        if full:
             self._busy.labels(self.receiver, transport).inc()
-            raise Failure.unavailable(f"{self.in_flight} requests in flight, the most this receiver takes at once; "
-                                      "retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
-        if (refusal := self.next.refusal(signal)) is not None:
-            self._busy.labels(self.receiver, transport).inc()
-            raise self._failure(refusal)
-        self.in_flight += 1
+            raise Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at "
+                                      "once; retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
         try:
+            if (refusal := self.next.refusal(signal)) is not None:
+                self._busy.labels(self.receiver, transport).inc()
+                raise self._failure(refusal)
             yield
         finally:
-            self.in_flight -= 1
+            with self._lock:
+                self.in_flight -= 1
+
+    def late(self, transport: str) -> Failure:
+        """The refusal for a request that reached the receiver too close to its client's deadline to be taken."""
+        self._busy.labels(self.receiver, transport).inc()
+        return Failure.unavailable("the request waited too long to be read (the receiver is overloaded); retry later",
+                                   self.retry_delay.next(BUSY_RETRY_AFTER_S))
 
     async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
                      answer_within: float | None = None) -> Any:

@@ -7,6 +7,7 @@ retries over the overload, so its data gets through when the overload ends.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -21,12 +22,14 @@ class RetryDelay:
         self.clock = clock
         self._since: float | None = None
         self._last = float("-inf")
+        self._lock = threading.Lock()
 
     def next(self, floor: float) -> float:
         """The delay for a refusal now: at least `floor` (what the refusing component asked for), else the whole
         seconds the overload has lasted, at most MAX_RETRY_DELAY_S."""
-        now = self.clock()
-        if self._since is None or now - self._last > _SAME_OVERLOAD_S:
-            self._since = now
-        self._last = now
-        return max(floor, min(MAX_RETRY_DELAY_S, float(int(now - self._since))))
+        with self._lock:  # refusals come from the gRPC thread and the pipeline's
+            now = self.clock()
+            if self._since is None or now - self._last > _SAME_OVERLOAD_S:
+                self._since = now
+            self._last = now
+            return max(floor, min(MAX_RETRY_DELAY_S, float(int(now - self._since))))

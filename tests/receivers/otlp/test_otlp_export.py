@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import grpc
 import pytest
@@ -92,3 +94,44 @@ async def test_a_grpc_client_is_refused_with_a_delay_before_its_deadline_not_lef
     assert 1.0 < waited < 2.0
     assert telemetry.registry.get_sample_value("tokenstream_receiver_refused_spans_total",
                                                {"receiver": "otlp", "transport": "grpc"}) == 1
+
+
+async def test_a_grpc_call_that_waited_past_its_deadline_in_grpcs_queue_is_refused_unread(start_receiver):
+    """The gRPC server's event loop was busy until the call had under 0.1 s left: taking its data then could not be
+    acknowledged in time (and the client's retry would deliver it twice), so it is refused unread with a delay."""
+    held, telemetry = Held(), SelfTelemetry()
+    receiver = await start_receiver(routes={Signal.TRACES: held}, telemetry=telemetry)
+    body = trace_request(good_span(1)).SerializeToString()
+    held_up, sent = threading.Event(), threading.Event()
+    sent_at: list[float] = []
+
+    def hold_up_the_grpc_loop() -> None:  # until the call sent has under 0.1 s left
+        held_up.set()
+        sent.wait(5)
+        time.sleep(max(0.0, sent_at[0] + 0.95 - time.monotonic()))
+
+    def export_with_a_deadline_of_1s() -> grpc.StatusCode:
+        with grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=5)
+            receiver._grpc._thread.loop.call_soon_threadsafe(hold_up_the_grpc_loop)
+            held_up.wait(5)
+            call = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export").future(
+                body, timeout=1.0)
+            sent_at.append(time.monotonic())
+            sent.set()
+            try:
+                call.result()
+            except grpc.RpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
+
+    client = asyncio.get_running_loop().run_in_executor(None, export_with_a_deadline_of_1s)
+    code = await client
+    assert code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)  # the answer may lose the race
+    labels = {"receiver": "otlp", "transport": "grpc"}
+    refused_requests, refused_spans = (telemetry.registry.get_sample_value(f"tokenstream_receiver_{name}_total", labels)
+                                       for name in ("refused_requests", "refused_spans"))
+    assert (refused_requests, refused_spans or 0, receiver.handler.in_flight) == (1, 0, 0)
+    held.release.set()
+    await grpc_export(receiver.grpc_port, trace_request(good_span(2)))  # the next call, with time to spare, is taken
+    assert held.batches == 1
