@@ -34,11 +34,10 @@ class Size:
 
 FAST = Size(seconds=8, measure_seconds=3, limit_mib=256, sdk_spans=400, full=False)
 FULL = Size(seconds=60, measure_seconds=10, limit_mib=256, sdk_spans=2000, full=True)
-#: Requests out at once, as from 500 SDK exporters (each has one out at a time). HTTP/2 lets a call's body in
-#: before the receiver has looked at it, so every call open on the connection holds its body in gRPC's memory
-#: while it waits to be refused: 2000 of them (63 KB each) took RSS to 310-364 MiB, past what memory_limiter can
-#: refuse. gRPC's max_concurrent_streams would bound that, but clients then get REFUSED_STREAM: UNAVAILABLE
-#: without a retry delay (835-3722 of them per run).
+#: The most requests out at once, as from 500 SDK exporters (each has one out at a time); beyond it the client side
+#: is saturated, and that share is not offered. HTTP/2 lets each open call's body (63 KB here) into gRPC's memory
+#: before the receiver has seen the call, so what the receiver cannot refuse grows with the calls open at once:
+#: with 2000, a burst's first second took RSS to 258-262 MiB of the 256 MiB limit.
 CLIENTS = 500
 
 

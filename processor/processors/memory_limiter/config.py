@@ -14,6 +14,9 @@ class MemoryLimiterConfig(ComponentConfig):
     limit_mib: int | None = Field(None, gt=0)
     #: Headroom for a burst between two checks; default 20% of limit_mib.
     spike_limit_mib: int | None = Field(None, ge=0)
+    #: Above the soft limit, garbage is collected (and the C heap's free pages handed back) at most this often;
+    #: at the hard limit, at every check. As the Collector's memory_limiter.
+    min_gc_interval_when_soft_limited: Duration = 10.0
     #: Alternative to limit_mib: a share of the memory available (cgroup limit, else physical memory).
     limit_percentage: int | None = Field(None, gt=0, le=100)
     spike_limit_percentage: int | None = Field(None, ge=0, le=100)
@@ -22,6 +25,8 @@ class MemoryLimiterConfig(ComponentConfig):
     def _limits_make_sense(self) -> MemoryLimiterConfig:
         if self.check_interval <= 0:
             raise ValueError("check_interval must be more than 0 (e.g. 1s)")
+        if self.min_gc_interval_when_soft_limited < 0:
+            raise ValueError("min_gc_interval_when_soft_limited must be 0 or more (e.g. 10s)")
         if self.limit_mib is None and self.limit_percentage is None:
             raise ValueError("limit_mib is required: set it to the memory the process may use (e.g. limit_mib: 512), "
                              "or set limit_percentage instead")

@@ -37,7 +37,7 @@ class MemoryLimiterProcessor:
 
     def refusal(self) -> RetryableError | None:
         """Asked by receivers before they read a request: refused unread, it costs no memory."""
-        if not self.monitor.refusing:
+        if not self.monitor.refusing_now():
             return None
         return RetryableError(f"memory use {self.monitor.usage // _MIB} MiB is above the soft limit "
                               f"{self.monitor.soft_limit // _MIB} MiB; retry later",

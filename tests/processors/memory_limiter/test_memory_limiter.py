@@ -140,3 +140,42 @@ def test_limits_in_bytes():
 
 def test_resident_memory_is_measured():
     assert 1 * MIB < resident_bytes() < 1 << 40
+
+
+async def test_a_refusal_decision_reads_memory_afresh_between_checks():
+    """Requests in an overload come faster than the periodic check: each decision reads memory when the last
+    reading is over 10 ms old, so a burst taken between two checks stops once it crosses the soft limit."""
+    memory, now = FakeMemory(100), [0.0]
+    config = MemoryLimiterConfig(limit_mib=200, spike_limit_mib=50, check_interval="1s")
+    limiter = MemoryLimiterProcessor(create_settings("memory_limiter", Kind.PROCESSOR), config, SinkConsumer(),
+                                     monitor=MemoryMonitor(config, logging.getLogger("test"), read_usage=memory,
+                                                           clock=lambda: now[0]))
+    limiter.monitor.check()
+    assert limiter.refusal() is None
+    memory.mib = 160  # over the soft limit of 150 MiB, with the next check a second away
+    now[0] += 0.005
+    assert limiter.refusal() is None, "a reading 5 ms old is used as it is"
+    now[0] += 0.006
+    assert "memory use 160 MiB is above the soft limit 150 MiB" in str(limiter.refusal())
+    memory.mib = 120
+    now[0] += 0.011
+    assert limiter.refusal() is None
+
+
+async def test_above_the_soft_limit_garbage_is_collected_at_most_every_min_gc_interval(monkeypatch):
+    """After an overload, freed requests can sit in reference cycles and in the C heap with RSS over the soft
+    limit, refusing data while nothing is held: the check collects them, at most every 10 s (the Collector's
+    min_gc_interval_when_soft_limited)."""
+    collected, now = [], [0.0]
+    memory = FakeMemory(170)
+    monkeypatch.setattr(monitor_module.gc, "collect", lambda: collected.append(now[0]) or setattr(memory, "mib", 165))
+    monitor = MemoryMonitor(MemoryLimiterConfig(limit_mib=200), logging.getLogger("test"), read_usage=memory,
+                            clock=lambda: now[0])
+    for _ in range(30):  # 15 s of checks, every 0.5 s, over the soft limit of 160 MiB all along
+        monitor.check()
+        now[0] += 0.5
+    assert collected == [0.0, 10.0]
+    assert monitor.refusing
+    memory.mib = 150
+    monitor.check()
+    assert not monitor.refusing
