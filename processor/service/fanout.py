@@ -38,12 +38,17 @@ class Fanout:
         raise_combined([r for r in results if isinstance(r, BaseException)])
 
 
+def refusal_of(consumer: Consumer) -> RetryableError | None:
+    """Why `consumer` would refuse data now, if it is `Refusing`. getattr, not isinstance: an isinstance check
+    against a Protocol inspects its members each time, and this is asked for every request (it showed in the
+    overload's profile)."""
+    refusal: Callable[[], RetryableError | None] | None = getattr(consumer, "refusal", None)
+    return refusal() if refusal is not None else None
+
+
 def first_refusal(consumers: Sequence[Consumer]) -> RetryableError | None:
-    """Asks each consumer that is `Refusing`. Asked for every request, refused or not: getattr, because an
-    isinstance check against a Protocol inspects its members each time (it showed in the overload's profile)."""
     for consumer in consumers:
-        refusal: Callable[[], RetryableError | None] | None = getattr(consumer, "refusal", None)
-        if refusal is not None and (error := refusal()) is not None:
+        if (error := refusal_of(consumer)) is not None:
             return error
     return None
 
@@ -84,7 +89,7 @@ class SignalRouter:
 
     def refusal(self, signal: Signal) -> RetryableError | None:
         """Why the pipelines of `signal` would refuse a request now, asked before it is read."""
-        return first_refusal([self.routes[signal]]) if signal in self.routes else None
+        return refusal_of(self.routes[signal]) if signal in self.routes else None
 
     async def consume(self, batch: Batch) -> None:
         consumer = self.routes.get(batch.signal)

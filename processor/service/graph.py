@@ -18,7 +18,7 @@ from processor.config.validate import Config
 from processor.errors import RetryableError
 from processor.model.batch import Batch
 from processor.service import registry
-from processor.service.fanout import Fanout, SignalRouter, first_refusal, raise_combined
+from processor.service.fanout import Fanout, SignalRouter, raise_combined, refusal_of
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
 
@@ -47,7 +47,7 @@ class _Counted:
         self.mutates_data = inner.mutates_data
 
     def refusal(self) -> RetryableError | None:
-        return first_refusal([self.inner])
+        return refusal_of(self.inner)
 
     async def consume(self, batch: Batch) -> None:
         self.counter.inc(batch.item_count())

@@ -27,7 +27,8 @@ class SelfTelemetry:
             ["receiver", "transport"], registry=r)
         self.receiver_refused_requests = Counter(
             f"{_NS}_receiver_refused_requests", "Export requests refused unread: max_in_flight_requests were in "
-            "flight, or a pipeline refused data (memory_limiter).", ["receiver", "transport"], registry=r)
+            "flight, a pipeline refused data (memory_limiter), or a gRPC call came too close to its deadline.",
+            ["receiver", "transport"], registry=r)
         self.receiver_accepted_logs = Counter(
             f"{_NS}_receiver_accepted_log_records", "Log records a receiver accepted.",
             ["receiver", "transport"], registry=r)

@@ -7,7 +7,6 @@ or a SASL-enabled broker given in KAFKA_SASL_BOOTSTRAP_SERVERS (where these cred
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from processor.kafka.embedded import EmbeddedBroker
 from processor.testing.process import free_port
+from tests.support.kafka import external_or_embedded
 
 pytestmark = pytest.mark.kafka
 
@@ -25,16 +24,7 @@ PASSWORD = "not-the-password-9f3a"
 
 @pytest.fixture(scope="module")
 def sasl_broker() -> Iterator[str]:
-    external = os.environ.get("KAFKA_SASL_BOOTSTRAP_SERVERS")
-    if external:
-        yield external
-        return
-    broker = EmbeddedBroker(authentication=True)
-    broker.start()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+    yield from external_or_embedded("KAFKA_SASL_BOOTSTRAP_SERVERS", authentication=True)
 
 
 def _run(tmp_path, kind: str, component: dict) -> subprocess.CompletedProcess:

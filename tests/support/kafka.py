@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -19,22 +20,29 @@ from aiokafka.structs import ConsumerRecord
 from processor.kafka.embedded import EmbeddedBroker
 from tests.support.kafka_proxy import FlakyKafka
 
-__all__ = ["consume_records", "flaky_kafka", "kafka_bootstrap", "kafka_topic", "restartable_kafka"]
+__all__ = ["consume_records", "external_or_embedded", "flaky_kafka", "kafka_bootstrap", "kafka_topic",
+           "restartable_kafka"]
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """`host:port` of a Kafka-protocol broker for the whole session."""
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+def external_or_embedded(env_var: str, **embedded: Any) -> Iterator[str]:
+    """For a fixture: the bootstrap servers in `env_var` when set, else an EmbeddedBroker(**embedded) run for as
+    long as the fixture lives."""
+    external = os.environ.get(env_var)
     if external:
         yield external
         return
-    broker = EmbeddedBroker()
+    broker = EmbeddedBroker(**embedded)
     broker.start()
     try:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """`host:port` of a Kafka-protocol broker for the whole session."""
+    yield from external_or_embedded("KAFKA_BOOTSTRAP_SERVERS")
 
 
 @pytest.fixture

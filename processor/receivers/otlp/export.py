@@ -84,21 +84,24 @@ class ExportHandler:
             if not full:
                 self.in_flight += 1
         if full:
-            self._busy.labels(self.receiver, transport).inc()
+            self._refused_unread(transport)
             raise Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at "
                                       "once; retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
         try:
             if (refusal := self.next.refusal(signal)) is not None:
-                self._busy.labels(self.receiver, transport).inc()
+                self._refused_unread(transport)
                 raise self._failure(refusal)
             yield
         finally:
             with self._lock:
                 self.in_flight -= 1
 
+    def _refused_unread(self, transport: str) -> None:
+        self._busy.labels(self.receiver, transport).inc()
+
     def late(self, transport: str) -> Failure:
         """The refusal for a request that reached the receiver too close to its client's deadline to be taken."""
-        self._busy.labels(self.receiver, transport).inc()
+        self._refused_unread(transport)
         return Failure.unavailable("the request waited too long to be read (the receiver is overloaded); retry later",
                                    self.retry_delay.next(BUSY_RETRY_AFTER_S))
 

@@ -25,10 +25,10 @@ _SERVICES = {
 }
 _TRANSPORT = "grpc"
 
-#: Past 1,000 calls waiting for the event loop to pick them up, gRPC cancels calls at random (CANCELLED, no retry
-#: delay) before the receiver sees them. The receiver refuses unread, fast enough that a longer wait is fine, and
-#: answers every call itself: UNAVAILABLE with a retry delay. (Smaller HTTP/2 windows, tried to bound what waiting
-#: calls buffer, starved the calls being read of their bodies: clients timed out.)
+#: Past 1,000 calls waiting for the server's event loop to pick them up, gRPC cancels calls at random (CANCELLED,
+#: no retry delay) before the receiver sees them. The receiver refuses unread, fast enough that a longer wait is
+#: fine, and answers every call itself: UNAVAILABLE with a retry delay. (Smaller HTTP/2 windows, tried to bound what
+#: waiting calls buffer, starved the calls being read of their bodies: clients timed out.)
 _OVERLOAD_OPTIONS = (
     ("grpc.server.max_pending_requests", 10_000),
     ("grpc.server.max_pending_requests_hard_limit", 10_000),
