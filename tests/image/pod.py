@@ -61,7 +61,9 @@ class ChartPod:
         assert set(pod) <= _POD_SECURITY and set(box) <= _CONTAINER_SECURITY, f"teach {__file__}: {pod} {box}"
         assert pod.get("seccompProfile", {"type": "RuntimeDefault"}) == {"type": "RuntimeDefault"}  # podman's own
         user, group = box.get("runAsUser", pod.get("runAsUser")), box.get("runAsGroup", pod.get("runAsGroup"))
-        options = ["--user", f"{user}:{group}"] if user is not None else []
+        if box.get("runAsNonRoot", pod.get("runAsNonRoot")):
+            assert user not in (None, 0), "runAsNonRoot: the kubelet refuses uid 0, and checks the image's otherwise"
+        options = ["--user", str(user) if group is None else f"{user}:{group}"] if user is not None else []
         if "fsGroup" in pod:
             options += ["--group-add", str(pod["fsGroup"])]
         if box.get("readOnlyRootFilesystem"):
