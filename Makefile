@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= pipelines/default.yaml
 
-.PHONY: run test reliability lint bench proto clean
+IMAGE ?= localhost/tokenstream:dev
+
+.PHONY: run test reliability lint bench proto image image-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,15 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check processor tests bench deploy
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
+
+# The container image with no network: local Debian bases (mmdebstrap) and a host-built wheelhouse (podman, runc).
+image: | $(BIN)/python
+	$(BIN)/python -m deploy.image.build --tag $(IMAGE)
+
+# Builds that image from the Dockerfile and runs it as the Helm chart does (tests/image); prints its size.
+image-test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -s -m image tests/image $(PYTEST_ARGS)
 
 # The full-size reliability scenarios (tests/reliability, marked slow), figures printed; writes docs/reliability.md.
 reliability: $(VENV)/.installed-dev

@@ -49,6 +49,22 @@ def test_missing_brokers_fail_with_a_message_that_says_what_to_set():
         render_documents({})
 
 
+def test_no_image_fails_with_a_message_that_says_how_to_build_and_push_it():
+    with pytest.raises(helm_python.HelmError, match=r"image\.repository is empty: build the image") as failure:
+        render_documents({**BROKERS, "image": {}})
+    assert "docker push registry.example.com/tokenstream:0.1.0" in str(failure.value)
+    assert "--set image.repository=registry.example.com/tokenstream" in str(failure.value)
+
+
+def test_the_image_is_the_pushed_repository_at_the_chart_version_unless_a_tag_is_given():
+    def image(values: dict) -> str:
+        workload = next(d for d in render_documents({**BROKERS, "image": values}) if d["kind"] == "Deployment")
+        return workload["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    assert image({"repository": "r.example/ts"}) == "r.example/ts:0.1.0"
+    assert image({"repository": "r.example/ts", "tag": "dev"}) == "r.example/ts:dev"
+
+
 def test_brokers_may_be_left_empty_when_the_config_drops_the_kafka_exporter():
     config = {"service": {"pipelines": {"traces": {"exporters": ["prometheus"]}}}, "exporters": {"kafka": None}}
     documents = render_documents({"config": config})

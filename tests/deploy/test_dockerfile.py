@@ -1,10 +1,11 @@
-"""The container image: slim base, non-root numeric user, only what runs (no daemon is needed to check this)."""
+"""The Dockerfile as written: its bases, user, ports and build context (tests/image builds and runs it)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
-from tests.deploy.helpers import ROOT, load_documents
+from tests.deploy.helpers import ROOT, by_kind, load_documents, render_documents
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 DOCKERIGNORE = (ROOT / ".dockerignore").read_text()
@@ -15,9 +16,23 @@ def _instructions(name: str) -> list[str]:
     return [line.split(None, 1)[1] for line in joined.splitlines() if line.split(None, 1)[:1] == [name]]
 
 
-def test_every_stage_uses_a_slim_python_base():
-    bases = [line.split()[0] for line in _instructions("FROM")]
-    assert bases and all(re.fullmatch(r"python:3\.11-slim", base) for base in bases)
+def _build_args() -> dict[str, str]:
+    return dict(line.strip().split("=", 1) for line in _instructions("ARG") if "=" in line)
+
+
+def test_built_on_python_3_11_and_shipped_on_its_slim_image_unless_the_bases_are_given():
+    assert [line.split() for line in _instructions("FROM")] == [["${BUILD_BASE}", "AS", "build"], ["${BASE}"]]
+    assert _build_args()["BUILD_BASE"] == "python:3.11" and _build_args()["BASE"] == "python:3.11-slim"
+
+
+def test_the_default_pipeline_writes_where_the_chart_mounts_a_writable_volume():
+    env = dict(pair.split("=", 1) for line in _instructions("ENV") for pair in line.split())
+    data = PurePosixPath(env["TOKENSTREAM_DATA_DIR"])
+    assert "${env:TOKENSTREAM_DATA_DIR:-./data}/streams.jsonl" in (ROOT / "pipelines/default.yaml").read_text()
+    pod = by_kind(render_documents({"kafka": {"brokers": ["k:9092"]}}), "Deployment")[0]["spec"]["template"]["spec"]
+    scratch = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+    mounts = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] in scratch and not m.get("readOnly")]
+    assert any(data.is_relative_to(m["mountPath"]) for m in mounts), (data, mounts)
 
 
 def test_runs_as_the_numeric_non_root_user_the_chart_expects():

@@ -45,8 +45,12 @@ app.kubernetes.io/component: {{ .Values.mode }}
 {{- end }}
 {{- end }}
 
+{{/* No registry publishes the image: the user builds it and names where it was pushed. */}}
 {{- define "tokenstream.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- if not .Values.image.repository }}
+{{- fail (printf "image.repository is empty: build the image and push it to a registry your cluster pulls from, e.g. docker build -t registry.example.com/tokenstream:%s . && docker push registry.example.com/tokenstream:%s (podman works the same; see the README's Container section), then --set image.repository=registry.example.com/tokenstream" .Chart.AppVersion .Chart.AppVersion) }}
+{{- end }}
+{{- .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
 {{/* A checksum of the pipeline, so pods restart when it changes. */}}

@@ -1,0 +1,1 @@
+"""Building the container image with no network: `python -m deploy.image.build` (`make image`)."""
