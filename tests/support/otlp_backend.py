@@ -14,6 +14,7 @@ each request is the next entry of `script` (then `ok`):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 
@@ -172,8 +173,6 @@ class ScriptedBackend:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"{len(self.received)} of {count} requests arrived in {timeout}s")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                pass
         return self.received

@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 
-from processor.component import ComponentBase, CreateSettings, Consumer
+from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.connectors.stream_metrics.config import StreamMetricsConfig
 from processor.connectors.stream_metrics.exponential import ExponentialHistogramFamily
 from processor.connectors.stream_metrics.otlp_metrics import OtlpMetricsWriter

@@ -77,9 +77,9 @@ class OtlpExporter(ComponentBase):
                 self.queue.put(recovered)
         self.capacity_gauge.set(self.config.sending_queue.queue_size)
         self.sender = RequestSender(self.queue, self.transport, self.config.retry_on_failure,
-                                    workers=self.config.sending_queue.num_consumers, retry_forever=self.disk is not None,
-                                    settle=self._settle, cut=self._cut, on_resend=self._on_resend, log=self.log,
-                                    name=self.id)
+                                    workers=self.config.sending_queue.num_consumers,
+                                    retry_forever=self.disk is not None, settle=self._settle, cut=self._cut,
+                                    on_resend=self._on_resend, log=self.log, name=self.id)
         self._task = asyncio.create_task(self.sender.run(), name=f"{self.id} sender")
         self.log.info("%s exporter sending to %s (%s)", self.id, self.transport.peer,
                       "persistent queue" if self.disk else "in-memory queue")
