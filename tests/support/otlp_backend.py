@@ -71,12 +71,14 @@ class Received:
 
 
 class ScriptedBackend:
-    def __init__(self, *, grpc_max_receive: int | None = None) -> None:
+    def __init__(self, *, grpc_max_receive: int | None = None, grpc_port: int = 0, http_port: int = 0) -> None:
         self.grpc_max_receive = grpc_max_receive  # a gRPC server's own size limit (RESOURCE_EXHAUSTED over it)
         self.script: list[Answer] = []
+        #: Answers for one transport only ("grpc" or "http"), used before `script`.
+        self.scripts: dict[str, list[Answer]] = {"grpc": [], "http": []}
         self.received: list[Received] = []
-        self.grpc_port = 0
-        self.http_port = 0
+        self.grpc_port = grpc_port  # 0: a free port, kept across down() and up()
+        self.http_port = http_port
         self._grpc: grpc.aio.Server | None = None
         self._http: web.AppRunner | None = None
         self._changed = asyncio.Event()
@@ -123,7 +125,8 @@ class ScriptedBackend:
         await self.down()
 
     def _next(self, transport: str, signal: Signal, body: bytes, headers: dict[str, str]) -> Answer:
-        answer = self.script.pop(0) if self.script else Answer.ok()
+        own = self.scripts[transport]
+        answer = own.pop(0) if own else self.script.pop(0) if self.script else Answer.ok()
         self.received.append(Received(transport, signal, body, time.monotonic(), headers, answer))
         self._changed.set()
         return answer
