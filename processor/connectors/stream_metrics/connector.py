@@ -3,8 +3,9 @@
 It aggregates exactly as the prometheus exporter does (the same StreamMetrics: names, attributes, semconv buckets,
 cardinality cap, expiry), and every `interval` sends the aggregates, as one ExportMetricsServiceRequest, to the
 metrics pipelines it is a receiver of (and so to `otlp`/`otlphttp`). `consume` only aggregates: it never waits on
-the metrics side. A send the metrics pipeline refuses is logged and counted; cumulative metrics carry everything
-again next time, and delta ones carry what it missed (otlp_metrics.py).
+the metrics side. A send the metrics pipeline cannot take now (RetryableError) is logged and counted; cumulative
+metrics carry everything again next time, and delta ones carry what it missed (otlp_metrics.py). A send refused
+for good is dropped, logged and counted, and not sent again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.connectors.stream_metrics.config import StreamMetricsConfig
 from processor.connectors.stream_metrics.exponential import ExponentialHistogramFamily
 from processor.connectors.stream_metrics.otlp_metrics import OtlpMetricsWriter
+from processor.errors import RetryableError
 from processor.exporters.prometheus.exporter import overflow_counter
 from processor.exporters.prometheus.labels import LabelResolver
 from processor.exporters.prometheus.metrics import StreamMetrics
@@ -76,12 +78,17 @@ class StreamMetricsConnector(ComponentBase):
                 return
             try:
                 await self.next.consume(batch)
-            except Exception as exc:  # noqa: BLE001 - the metrics pipeline is full or down: sent again next time
+            except RetryableError as exc:  # the metrics pipeline is full or down: carried by the next send
                 self.failed.inc(points)
-                self.log.warning("%s: the metrics pipeline did not take %d points: %s", self.id, points, exc)
+                self.log.warning("%s: the metrics pipeline did not take %d points (%s); they go with the next send",
+                                 self.id, points, exc)
                 return
+            except Exception as exc:  # noqa: BLE001 - refused for good: sending it again would not help
+                self.failed.inc(points)
+                self.log.error("%s: the metrics pipeline refused %d points: %s", self.id, points, exc)
+            else:
+                self.sent.inc(points)
             commit()
-            self.sent.inc(points)
 
     async def _send_periodically(self) -> None:
         while True:

@@ -131,8 +131,10 @@ class OtlpExporter(ComponentBase):
                 self.latency.observe(time.monotonic() - request.enqueued_at)
         else:
             self.failed.labels(self.id, kind).inc(request.items)
-            self.log.error("%s: %d %s not delivered to %s, dropped: %s", self.id, request.items, kind,
-                           self.transport.peer, outcome.message)
+            after = "dropped" if outcome.result is not Result.RETRY or self.disk is not None else \
+                "the receiver's client is asked to send again"
+            self.log.error("%s: %d %s not delivered to %s (%s); %s", self.id, request.items, kind,
+                           self.transport.peer, outcome.message, after)
             error = (RetryableError if outcome.result is Result.RETRY else PermanentError)(outcome.message)
         self._release(request)
         if isinstance(request.delivery, Delivery):

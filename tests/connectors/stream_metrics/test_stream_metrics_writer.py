@@ -191,3 +191,33 @@ def test_connector_mistakes_are_named():
         document["service"]["pipelines"]["logs"] = {"receivers": ["stream_metrics"], "exporters": ["debug"]}
         validate(document)
     assert 'connector "stream_metrics" feeds metrics, not logs' in "\n".join(problems.value.errors)
+
+
+async def test_the_connector_sends_again_what_the_metrics_pipeline_could_not_take():
+    from processor.component import Kind
+    from processor.connectors.stream_metrics import StreamMetricsConfig, StreamMetricsConnector
+    from processor.errors import PermanentError, RetryableError
+    from processor.model.batch import Batch, Signal
+    from processor.service.fanout import SignalRouter
+    from processor.testing import FailingConsumer, SinkConsumer, create_settings
+
+    sink = SinkConsumer()
+    route = SignalRouter({Signal.METRICS: FailingConsumer(RetryableError("metrics pipeline full"))})
+    connector = StreamMetricsConnector(create_settings("stream_metrics", Kind.CONNECTOR),
+                                       StreamMetricsConfig(temporality="delta"), route)
+    batch = Batch.empty(Signal.TRACES)
+    batch.streams.append(StreamRecord(outcome="completed", provider="openai", ttft_s=0.2))
+    await connector.consume(batch)
+    await connector.flush()  # refused, retryably: nothing is marked sent
+    route.routes[Signal.METRICS] = sink
+    await connector.flush()
+    (streams,) = [m for b in sink.batches for m in b.request.resource_metrics[0].scope_metrics[0].metrics
+                  if m.name == "llm.streams"]
+    assert streams.sum.data_points[0].as_double == 1
+    route.routes[Signal.METRICS] = FailingConsumer(PermanentError("refused"))
+    await connector.consume(batch)
+    await connector.flush()  # refused for good: dropped, not sent again
+    route.routes[Signal.METRICS] = sink
+    sink.reset()
+    await connector.flush()
+    assert not sink.batches
