@@ -36,12 +36,16 @@ def phoenix_python() -> Path:
     """Phoenix's interpreter, creating its virtualenv first if needed (once, under a lock)."""
     python = VENV / "bin" / "python"
     marker = VENV / ".installed"
-    if marker.exists() and marker.read_text() == PIN:
+
+    def ready() -> bool:
+        return marker.exists() and marker.read_text() == PIN and python.exists() and (VENV / "pyvenv.cfg").exists()
+
+    if ready():
         return python
     VENV.parent.mkdir(parents=True, exist_ok=True)
     with open(VENV.parent / f".{VENV.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (marker.exists() and marker.read_text() == PIN):
+        if not ready():
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
             subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PIN],
                            check=True, timeout=INSTALL_TIMEOUT_S)
