@@ -39,8 +39,11 @@ def _ms(row: dict, key: str) -> str:
 def _delivery(row: dict) -> str:
     if "delivered_ok" not in row:
         return "-"
-    text = (f"spans {row['spans_delivered']}/{row['spans_sent']}, streams {row['streams_delivered']}/"
-            f"{row['streams_expected']}")
+    text = f"spans {row['spans_delivered']}/{row['spans_sent']}"
+    if "streams_delivered" in row:
+        text += f", streams {row['streams_delivered']}/{row['streams_expected']}"
+    else:  # default-otlp: what the otlp backend took, counted by the exporter
+        text += " (otlp backend)"
     failures = f", {row['failures']} requests refused" if row.get("failures") else ""
     return text + failures + ("" if row["delivered_ok"] else "  FAILED")
 

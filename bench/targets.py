@@ -5,7 +5,9 @@
 - `default`: pipelines/default.yaml as shipped (every processor, batch, kafka to a real broker, prometheus), with
   loopback ports, the bench's topics, and without the file, streamz and debug outputs, which are for a first look
   and not part of the processing the issue measures (the issue's target 3 is "-> kafka + prometheus");
-- `default-x2`: the same with `--workers 2`.
+- `default-x2`: the same with `--workers 2`;
+- `default-otlp`: the same processing with the otlp exporter (gRPC, uncompressed like the kafka exporter's default)
+  in place of kafka, into a bare TraceService in its own process (ceiling_server.py --mode decode) as the backend.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ def default_config(port: int, health: int, telemetry: int, prometheus: int, brok
     return config
 
 
+def otlp_config(config: dict, backend: int) -> dict:
+    """The default pipeline's processing with the otlp exporter in the kafka exporter's place."""
+    config["exporters"].pop("kafka")
+    config["exporters"]["otlp"] = {"endpoint": f"127.0.0.1:{backend}", "tls": {"insecure": True},
+                                   "compression": "none"}
+    for pipeline in config["service"]["pipelines"].values():
+        pipeline["exporters"] = ["otlp" if e == "kafka" else e for e in pipeline["exporters"]]
+    return config
+
+
 def file_config(port: int, health: int, telemetry: int, workdir: Path) -> dict:
     return {"receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{port}"}}}},
             "processors": {"batch": {}}, "exporters": {"file": {"path": str(workdir / "spans.jsonl")}},
@@ -70,7 +82,9 @@ class Target:
         self.port = free_port()
         self.telemetry_port = free_port()
         self.workdir = workdir
-        self.topics = {kind: f"bench.{run_id}.{kind}" for kind in TOPICS} if name.startswith("default") else None
+        kafka = name in ("default", "default-x2")
+        self.topics = {kind: f"bench.{run_id}.{kind}" for kind in TOPICS} if kafka else None
+        self.backend: subprocess.Popen | None = None
         self.brokers = brokers
         self.proc: subprocess.Popen | None = None
         self._tokenstream: TokenstreamProcess | None = None
@@ -92,6 +106,13 @@ class Target:
         elif self.name in ("default", "default-x2"):
             config = default_config(self.port, health, self.telemetry_port, free_port(), self.brokers, self.topics,
                                     self.overrides)
+        elif self.name == "default-otlp":
+            backend = free_port()
+            self.backend = subprocess.Popen([sys.executable, "-m", "bench.ceiling_server", "--port", str(backend),
+                                             "--mode", "decode"])
+            _wait_for_grpc(backend)
+            config = otlp_config(default_config(self.port, health, self.telemetry_port, free_port(), "unused",
+                                                {kind: "unused" for kind in TOPICS}, self.overrides), backend)
         else:
             raise ValueError(f"unknown target {self.name!r}")
         self._tokenstream = TokenstreamProcess(config, self.workdir, health_port=health, workers=self.workers)
@@ -119,6 +140,10 @@ class Target:
         elif self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+        if self.backend is not None:
+            self.backend.terminate()
+            self.backend.wait(10)
+            self.backend = None
 
     def __exit__(self, *exc) -> None:
         self.stop()

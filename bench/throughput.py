@@ -5,7 +5,8 @@
 
 Targets (bench/targets.py): `ceiling-decode` (a bare grpcio TraceService that only decodes), `ceiling-walk` (it
 also touches every span event), `default` (pipelines/default.yaml's processing into Kafka and Prometheus),
-`default-x2` (the same with two worker processes), `file` (otlp -> batch -> file).
+`default-x2` (the same with two worker processes), `default-otlp` (the same processing into the otlp exporter
+and a bare OTLP backend instead of Kafka), `file` (otlp -> batch -> file).
 For each pipeline target: receipt-to-Kafka-ack p50/p99 at full speed, then p99 in a run paced at half the
 measured rate; afterwards every record is read back from Kafka and checked against what the client had
 acknowledged: fewer delivered than sent is a FAILED run (exit status 1).
@@ -103,6 +104,8 @@ def measure(target_name: str, workload: Workload, args, brokers: str, run_id: st
                            half_p99_ms=latency.quantile(0.99, before, after),
                            failures=row["failures"] + half["failures"])
             row["peak_rss_mib"] = rss_mib(target.pids())
+            if target.name == "default-otlp":  # the backend's acknowledgements, as the exporter counted them
+                row.update(_check_otlp_delivery(workload, sent, target.telemetry_port))
         if pipeline and target.topics:
             row.update(_check_delivery(workload, sent, brokers, target.topics))
     return row
@@ -126,6 +129,22 @@ def _check_delivery(workload: Workload, sent: list[int], brokers: str, topics: d
     ok = got["spans"] >= spans_sent and got["streams"] >= streams_sent
     return {"spans_sent": spans_sent, "spans_delivered": got["spans"], "streams_expected": streams_sent,
             "streams_delivered": got["streams"], "delivered_ok": ok}
+
+
+def _check_otlp_delivery(workload: Workload, sent: list[int], telemetry_port: int) -> dict:
+    """Spans the otlp exporter counted as taken by the backend; read before the target stops, so at least what
+    the client had acknowledged by then (the exporter answers the receiver only after the backend answered it)."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urlopen(f"http://127.0.0.1:{telemetry_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    delivered = sum(sample.value for family in text_string_to_metric_families(text)
+                    if family.name == "tokenstream_exporter_sent_records" for sample in family.samples
+                    if sample.name.endswith("_total") and sample.labels == {"exporter": "otlp", "kind": "spans"})
+    spans_sent = workload.total(workload.spans, sent)
+    return {"spans_sent": spans_sent, "spans_delivered": int(delivered), "delivered_ok": delivered >= spans_sent}
 
 
 def soak(args, brokers: str) -> dict:

@@ -116,6 +116,8 @@ def _components(_args) -> int:
         print(f"{kind.section}:")
         for type_, factory in sorted(registry.factories()[kind].items()):
             signals = "" if kind is Kind.EXTENSION else f"  [{', '.join(sorted(s.value for s in factory.signals))}]"
+            if factory.emits:
+                signals = signals[:-1] + f" -> {', '.join(sorted(s.value for s in factory.emits))}]"
             print(f"  {type_:<20}{factory.description}{signals}")
     return 0
 

@@ -82,6 +82,8 @@ class Kind(StrEnum):
     PROCESSOR = "processor"
     EXPORTER = "exporter"
     EXTENSION = "extension"
+    #: An exporter of one pipeline and a receiver of another, as in the Collector (e.g. traces -> metrics).
+    CONNECTOR = "connector"
 
     @property
     def section(self) -> str:
@@ -110,8 +112,9 @@ class CreateSettings:
 class Factory:
     """How the service creates one type of component from its config.
 
-    `create(settings, config, next_consumer)`: receivers and processors get the consumer they feed
-    (a receiver's is a router that dispatches by signal); exporters and extensions get None.
+    `create(settings, config, next_consumer)`: receivers, connectors and processors get the consumer they feed
+    (a receiver's or connector's is a router that dispatches by signal); exporters and extensions get None.
+    A connector takes `signals` (the pipelines it exports from) and `emits` (the pipelines it is a receiver of).
     """
 
     type: str
@@ -120,3 +123,4 @@ class Factory:
     create: Callable[[CreateSettings, Any, Consumer | None], Component]
     signals: frozenset[Signal] = frozenset(Signal)
     description: str = ""
+    emits: frozenset[Signal] = frozenset()

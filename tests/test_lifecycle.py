@@ -27,6 +27,9 @@ from processor.testing import SinkConsumer, create_settings
 MINIMAL_CONFIGS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "processor/memory_limiter": lambda tmp: {"limit_mib": 512},
     "exporter/file": lambda tmp: {"path": str(tmp / "out.jsonl")},
+    # Nothing listens there: start connects lazily, and shutdown gives up on what it could not send.
+    "exporter/otlp": lambda tmp: {"endpoint": "127.0.0.1:9", "tls": {"insecure": True}},
+    "exporter/otlphttp": lambda tmp: {"endpoint": "http://127.0.0.1:9"},
 }
 
 #: "kind/type" -> the components it looks up in the host at start (created with their default config, not started).
@@ -67,6 +70,8 @@ def _create(factory: Factory, tmp_path: Path, host: Host):
                                telemetry=host.telemetry)
     if factory.kind is Kind.RECEIVER:
         next_consumer = SignalRouter({signal: SinkConsumer() for signal in factory.signals})
+    elif factory.kind is Kind.CONNECTOR:
+        next_consumer = SignalRouter({signal: SinkConsumer() for signal in factory.emits})
     elif factory.kind is Kind.PROCESSOR:
         next_consumer = SinkConsumer()
     else:
@@ -75,7 +80,7 @@ def _create(factory: Factory, tmp_path: Path, host: Host):
 
 
 def test_every_kind_is_represented():
-    assert {f.values[0].kind for f in ALL} >= {Kind.PROCESSOR, Kind.EXPORTER, Kind.EXTENSION}
+    assert {f.values[0].kind for f in ALL} >= {Kind.PROCESSOR, Kind.EXPORTER, Kind.EXTENSION, Kind.CONNECTOR}
 
 
 def test_minimal_configs_name_registered_components():

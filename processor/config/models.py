@@ -72,7 +72,7 @@ class ServiceConfig(BaseModel):
     workers: int = Field(1, ge=1)
 
 
-KINDS = ("receivers", "processors", "exporters", "extensions")
+KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
 
 class RawConfig(BaseModel):
@@ -83,4 +83,5 @@ class RawConfig(BaseModel):
     processors: dict[str, Any] = Field(default_factory=dict)
     exporters: dict[str, Any] = Field(default_factory=dict)
     extensions: dict[str, Any] = Field(default_factory=dict)
+    connectors: dict[str, Any] = Field(default_factory=dict)
     service: dict[str, Any] = Field(default_factory=dict)

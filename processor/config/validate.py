@@ -27,6 +27,9 @@ class Pipeline:
     receivers: tuple[ComponentID, ...]
     processors: tuple[ComponentID, ...]
     exporters: tuple[ComponentID, ...]
+    #: Connectors listed under receivers (this pipeline is fed by them) and under exporters (it feeds them).
+    from_connectors: tuple[ComponentID, ...] = ()
+    to_connectors: tuple[ComponentID, ...] = ()
 
 
 @dataclass
@@ -120,14 +123,17 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
             errors.append(f'{path}: "{signal_name}" is not a signal; a pipeline id is traces, logs or metrics, '
                           f"optionally /name")
             continue
-        ids = {kind: _references(body, kind, signal, path, components, invalid, errors, used)
+        connectors: dict[Kind, list[ComponentID]] = {Kind.RECEIVER: [], Kind.EXPORTER: []}
+        ids = {kind: _references(body, kind, signal, path, components, invalid, errors, used, connectors)
                for kind in (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER)}
         if not body.receivers:
             errors.append(f"{path}: has no receivers; list at least one under receivers")
         if not body.exporters:
             errors.append(f"{path}: has no exporters; list at least one under exporters")
         pipelines.append(Pipeline(key, signal, *(tuple(ids[k]) for k in (Kind.RECEIVER, Kind.PROCESSOR,
-                                                                          Kind.EXPORTER))))
+                                                                          Kind.EXPORTER)),
+                                  tuple(connectors[Kind.RECEIVER]), tuple(connectors[Kind.EXPORTER])))
+    _check_connectors(pipelines, components, errors)
     for index, name in enumerate(service.extensions):
         cid = _parse_ref(name, f"service::extensions::{index}", errors)
         if cid and (Kind.EXTENSION, cid) in invalid:
@@ -146,14 +152,21 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
 
 def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
                 components: dict[Kind, dict[ComponentID, ComponentConfig]], invalid: set[tuple[Kind, ComponentID]],
-                errors: list[str], used: set[tuple[Kind, ComponentID]]) -> list[ComponentID]:
+                errors: list[str], used: set[tuple[Kind, ComponentID]],
+                connectors: dict[Kind, list[ComponentID]]) -> list[ComponentID]:
+    """The ids listed under `kind` in a pipeline; connectors listed as receivers or exporters go to `connectors`."""
     ids = []
     for index, name in enumerate(getattr(body, kind.section)):
         cid = _parse_ref(name, f"{path}::{kind.section}::{index}", errors)
         if cid is None:
             continue
-        if cid in ids:
+        if cid in ids or cid in connectors.get(kind, ()):
             errors.append(f'{path}: references {kind.value} "{name}" twice; list it once')
+            continue
+        if kind in connectors and (cid in components[Kind.CONNECTOR] or (Kind.CONNECTOR, cid) in invalid):
+            _connector_reference(cid, kind, signal, path, components, errors)
+            used.add((Kind.CONNECTOR, cid))
+            connectors[kind].append(cid)
             continue
         if (kind, cid) in invalid:
             used.add((kind, cid))  # its own problems are reported already
@@ -170,6 +183,39 @@ def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
         used.add((kind, cid))
         ids.append(cid)
     return ids
+
+
+def _connector_reference(cid: ComponentID, kind: Kind, signal: Signal, path: str,
+                         components: dict[Kind, dict[ComponentID, ComponentConfig]], errors: list[str]) -> None:
+    if cid in components[kind]:
+        errors.append(f'{path}: "{cid}" is both a {kind.value} and a connector; rename one of them')
+    factory = registry.get(Kind.CONNECTOR, cid.type)
+    if factory is None or cid not in components[Kind.CONNECTOR]:
+        return  # its own problems are reported already
+    side = "emits" if kind is Kind.RECEIVER else "signals"
+    allowed = getattr(factory, side)
+    if signal not in allowed:
+        role = "feeds" if kind is Kind.RECEIVER else "takes"
+        errors.append(f'{path}: connector "{cid}" {role} {", ".join(sorted(s.value for s in allowed))}, not '
+                      f"{signal.value}; list it under {'receivers' if kind is Kind.RECEIVER else 'exporters'} of a "
+                      f"{' or '.join(sorted(s.value for s in allowed))} pipeline")
+
+
+def _check_connectors(pipelines: list[Pipeline], components: dict[Kind, dict[ComponentID, ComponentConfig]],
+                      errors: list[str]) -> None:
+    """A connector used on one side only would take data nowhere, or wait for data that never comes."""
+    for cid in components[Kind.CONNECTOR]:
+        fed = [p.id for p in pipelines if cid in p.to_connectors]
+        feeds = [p.id for p in pipelines if cid in p.from_connectors]
+        if fed and not feeds:
+            errors.append(f'connectors::{cid}: is an exporter of {", ".join(fed)} but a receiver of no pipeline; '
+                          f"list it under receivers of the pipeline it should feed")
+        elif feeds and not fed:
+            errors.append(f'connectors::{cid}: is a receiver of {", ".join(feeds)} but an exporter of no pipeline; '
+                          f"list it under exporters of the pipeline it should read")
+        if set(fed) & set(feeds):
+            errors.append(f"connectors::{cid}: is both a receiver and an exporter of {', '.join(set(fed) & set(feeds))}"
+                          "; a pipeline cannot feed itself")
 
 
 def _check_ports(service: ServiceConfig, components: dict[Kind, dict[ComponentID, ComponentConfig]],

@@ -4,6 +4,8 @@ Build order follows data in reverse, as in the Collector: exporters (shared acro
 then each pipeline's processors from last to first, then receivers (shared, with a router by
 signal). Start follows the same order, so nothing receives data before its downstream exists;
 shutdown is the reverse, so each stage flushes into a downstream that is still running.
+A connector is an exporter of some pipelines and the receiver of others: it starts after every processor
+and stops after the pipelines that feed it, before those it feeds.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Graph:
         self.extensions: list[Node] = []
         self.exporters: list[Node] = []
         self.processors: list[list[Node]] = []  # per pipeline, first to last
+        self.connectors: list[Node] = []
         self.receivers: list[Node] = []
         self._build()
 
@@ -84,10 +87,20 @@ class Graph:
             exporters[cid] = self._create(Kind.EXPORTER, cid, signals, None, {})
             self.exporters.append(Node(Kind.EXPORTER, cid, exporters[cid]))
 
+        connectors: dict[ComponentID, Component] = {}
+        routers: dict[ComponentID, SignalRouter] = {}
+        for cid in dict.fromkeys(c for p in pipelines for c in p.to_connectors):
+            signals = {p.signal for p in pipelines if cid in p.to_connectors}
+            routers[cid] = SignalRouter({})  # its routes are the heads of the pipelines it feeds, built below
+            connectors[cid] = self._create(Kind.CONNECTOR, cid, signals, routers[cid], {})
+            self.connectors.append(Node(Kind.CONNECTOR, cid, connectors[cid]))
+
         shared_state: dict[ComponentID, dict] = {}
         heads: dict[ComponentID, dict] = {}  # receiver id -> signal -> [pipeline heads]
+        connector_heads: dict[ComponentID, dict] = {}
         for pipeline in pipelines:
-            downstream: Consumer = Fanout([exporters[c] for c in pipeline.exporters])
+            downstream: Consumer = Fanout([exporters[c] for c in pipeline.exporters]
+                                          + [connectors[c] for c in pipeline.to_connectors])
             nodes: list[Node] = []
             for cid in reversed(pipeline.processors):
                 out = self.telemetry.processor_outgoing.labels(str(cid), pipeline.id)
@@ -99,6 +112,10 @@ class Graph:
             self.processors.append(nodes)
             for cid in pipeline.receivers:
                 heads.setdefault(cid, {}).setdefault(pipeline.signal, []).append(downstream)
+            for cid in pipeline.from_connectors:
+                connector_heads.setdefault(cid, {}).setdefault(pipeline.signal, []).append(downstream)
+        for cid, by_signal in connector_heads.items():
+            routers[cid].routes.update({signal: Fanout(consumers) for signal, consumers in by_signal.items()})
 
         for cid, by_signal in heads.items():
             router = SignalRouter({signal: Fanout(consumers) for signal, consumers in by_signal.items()})
@@ -106,7 +123,7 @@ class Graph:
 
     def start_order(self) -> list[Node]:
         processors = [node for pipeline in self.processors for node in reversed(pipeline)]
-        return [*self.extensions, *self.exporters, *processors, *self.receivers]
+        return [*self.extensions, *self.exporters, *processors, *self.connectors, *self.receivers]
 
     async def start(self, host: Host) -> None:
         host.flush_pipelines = self.flush
@@ -138,15 +155,32 @@ class Graph:
                         errors.append(exc)
         raise_combined(errors)
 
+    def _depths(self) -> list[int]:
+        """Per pipeline: 0 when no connector feeds it, else one more than the deepest pipeline feeding it."""
+        pipelines = self.config.pipelines
+        depths = [0] * len(pipelines)
+        for _ in pipelines:  # connectors do not form cycles (validate), so this settles within len(pipelines)
+            depths = [1 + max((depths[j] for j, q in enumerate(pipelines) if set(q.to_connectors)
+                               & set(p.from_connectors)), default=-1) if p.from_connectors else 0
+                      for p in pipelines]
+        return depths
+
     async def shutdown(self) -> None:
         await self._stop(list(reversed(self.start_order())))
 
     async def _stop(self, nodes: list[Node]) -> None:
         # Receivers stop first; then each pipeline's processors from first to last, so a flush lands in a
-        # downstream that is still running; then exporters, then extensions.
+        # downstream that is still running (a connector after the pipelines it reads, before those it feeds);
+        # then exporters, then extensions.
         order = [n for n in nodes if n.kind is Kind.RECEIVER]
-        order += [n for pipeline in self.processors for n in pipeline if n in nodes]
-        order += [n for n in nodes if n.kind in (Kind.EXPORTER, Kind.EXTENSION) and n not in order]
+        depths = self._depths()
+        for depth in sorted(set(depths)):
+            fed = {c for p, d in zip(self.config.pipelines, depths, strict=True) if d == depth
+                   for c in p.from_connectors}
+            order += [n for n in self.connectors if n.id in fed and n in nodes and n not in order]
+            order += [n for p, d, pipeline in zip(self.config.pipelines, depths, self.processors, strict=True)
+                      if d == depth for n in pipeline if n in nodes]
+        order += [n for n in nodes if n.kind in (Kind.EXPORTER, Kind.EXTENSION, Kind.CONNECTOR) and n not in order]
         order.sort(key=lambda n: n.kind is Kind.EXTENSION)
         for node in order:
             try:

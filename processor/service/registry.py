@@ -17,6 +17,7 @@ _PACKAGES = {
     Kind.PROCESSOR: "processor.processors",
     Kind.EXPORTER: "processor.exporters",
     Kind.EXTENSION: "processor.extensions",
+    Kind.CONNECTOR: "processor.connectors",
 }
 
 

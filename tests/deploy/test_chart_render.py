@@ -138,3 +138,29 @@ def test_dashboard_configmap_is_labelled_for_the_grafana_sidecar():
     documents = render_documents({"kafka": {"brokers": ["k:9092"]}, "dashboard": {"enabled": True}})
     dashboard = next(c for c in by_kind(documents, "ConfigMap") if "tokenstream.json" in c["data"])
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+def test_otlp_endpoint_adds_the_otlp_exporter_and_the_stream_metrics_pipeline():
+    off = yaml.safe_load(by_kind(render_documents({"kafka": {"brokers": ["k:9092"]}}), "ConfigMap")[0]["data"][
+        "config.yaml"])
+    assert "otlp" not in off["exporters"] and "connectors" not in off and "metrics" not in off["service"]["pipelines"]
+    on = yaml.safe_load(by_kind(render_documents({"kafka": {"brokers": ["k:9092"]},
+                                                  "otlp": {"endpoint": "collector:4317", "insecure": True,
+                                                           "headers": {"x-scope-orgid": "team-a"}}}),
+                                "ConfigMap")[0]["data"]["config.yaml"])
+    assert on["exporters"]["otlp"] == {"endpoint": "collector:4317", "tls": {"insecure": True},
+                                       "headers": {"x-scope-orgid": "team-a"}}
+    pipelines = on["service"]["pipelines"]
+    assert pipelines["traces"]["exporters"] == ["kafka", "prometheus", "otlp", "stream_metrics"]
+    assert pipelines["metrics"] == {"receivers": ["stream_metrics"], "exporters": ["otlp"]}
+    assert on["connectors"] == {"stream_metrics": {}}
+
+
+def test_otlp_shares_the_persistent_queue_volume_in_statefulset_mode():
+    config = yaml.safe_load(by_kind(render_documents({"mode": "statefulset", "kafka": {"brokers": ["k:9092"]},
+                                                      "persistence": {"enabled": True},
+                                                      "otlp": {"endpoint": "c:4317", "metrics": False}}),
+                                    "ConfigMap")[0]["data"]["config.yaml"])
+    assert config["exporters"]["otlp"]["sending_queue"] == {"storage": {"directory": "/var/lib/tokenstream/queue"}}
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["kafka", "prometheus", "otlp"]
+    assert "metrics" not in config["service"]["pipelines"]

@@ -55,3 +55,15 @@ def test_chart_default_runs_the_default_pipeline_processing_with_kafka_and_prome
     for processor in wanted:
         assert chart["processors"][processor] == default["processors"][processor] or processor == "memory_limiter"
     assert {"kafka", "prometheus"} <= set(chart["service"]["pipelines"]["traces"]["exporters"])
+
+
+def test_gateway_forwards_to_otlp_only_when_otlp_endpoint_is_set():
+    from processor.config.loader import load
+    from processor.config.validate import validate
+
+    for env, endpoint in (({}, ""), ({"OTLP_ENDPOINT": "collector:4317"}, "collector:4317")):
+        config = validate(load([ROOT / "pipelines" / "gateway.yaml"], env=env))
+        otlp = next(c for cid, c in config.components[Kind.EXPORTER].items() if str(cid) == "otlp")
+        assert otlp.endpoint == endpoint
+        metrics = next(p for p in config.pipelines if p.id == "metrics")
+        assert [str(c) for c in metrics.from_connectors] == ["stream_metrics"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any, Literal
 
 from aiokafka import codec
@@ -44,6 +45,11 @@ class RetryConfig(_Section):
     max_interval: Duration = 30.0
     max_elapsed_time: Duration = 300.0
     multiplier: float = Field(1.5, ge=1.0)
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait before attempt `attempts + 1`: exponential from initial_interval, capped, +-20% jitter."""
+        growth = self.multiplier ** (attempts - 1)
+        return min(self.max_interval, self.initial_interval * growth) * random.uniform(0.8, 1.2)
 
 
 class StorageConfig(_Section):

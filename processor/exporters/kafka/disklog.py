@@ -6,6 +6,9 @@ deleted once every record in it is acknowledged by the broker; the segment being
 (truncated) when it has nothing left to send. On `open`, every record still on disk is read back to
 be sent again (at-least-once). A torn last frame (a crash mid-write) or a bad checksum ends the
 reading of that segment; what follows is ignored, with a warning.
+
+The records are the kafka exporter's by default; another exporter's queue (otlp) passes its own
+`record_type`: anything with `to_bytes()`, `from_bytes(data)` and a `segment` attribute.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ class DiskLogError(RuntimeError):
 
 
 class DiskLog:
-    def __init__(self, directory: Path, *, log: logging.Logger, segment_bytes: int = 16 << 20) -> None:
+    def __init__(self, directory: Path, *, log: logging.Logger, segment_bytes: int = 16 << 20,
+                 record_type: type = OutgoingRecord) -> None:
         self.directory = directory
+        self.record_type = record_type
         self.segment_bytes = segment_bytes
         self.log = log
         self._outstanding: dict[int, int] = {}  # segment -> records not yet acknowledged
@@ -40,7 +45,7 @@ class DiskLog:
         self._lock_fd: int | None = None
         self._write_lock = asyncio.Lock()
 
-    def open(self) -> list[OutgoingRecord]:
+    def open(self) -> list:
         """Lock the directory and return the records a previous run left unacknowledged."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
@@ -50,7 +55,7 @@ class DiskLog:
             os.close(self._lock_fd)
             self._lock_fd = None
             raise DiskLogError(f"queue directory {self.directory} is in use by another exporter or process") from None
-        recovered: list[OutgoingRecord] = []
+        recovered: list = []
         segments = sorted(int(p.stem) for p in self.directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
         for segment in segments:
             records = self._read(segment)
@@ -65,7 +70,7 @@ class DiskLog:
         self._open_active()
         return recovered
 
-    async def append(self, records: list[OutgoingRecord]) -> None:
+    async def append(self, records: list) -> None:
         """Write `records` durably (fsync) and note their segment on each."""
         frames = []
         for record in records:
@@ -123,9 +128,9 @@ class DiskLog:
         finally:
             os.close(dir_fd)
 
-    def _read(self, segment: int) -> list[OutgoingRecord]:
+    def _read(self, segment: int) -> list:
         data = self._path(segment).read_bytes()
-        records: list[OutgoingRecord] = []
+        records: list = []
         at = 0
         while at < len(data):
             if at + _FRAME.size > len(data):
@@ -135,7 +140,7 @@ class DiskLog:
             if len(payload) < length or zlib.crc32(payload) != checksum:
                 break
             try:
-                records.append(OutgoingRecord.from_bytes(payload))
+                records.append(self.record_type.from_bytes(payload))
             except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
                 self.log.warning("queue segment %s: skipping an unreadable record: %s", segment, exc)
             at += _FRAME.size + length

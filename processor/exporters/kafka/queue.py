@@ -4,6 +4,9 @@
 reserves room first (`reserve`): with `block` it waits for room, with `drop_newest` it is told no.
 A reservation larger than the whole capacity is let in when the queue is empty, so it cannot wait
 forever. Everything runs on the event loop; aiokafka's delivery callbacks call `finish` and `retry`.
+
+The otlp exporters queue their requests here too: a queued item is any object (`OutgoingRecord` here), and
+`name`/`peer` only word the errors.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from processor.exporters.kafka.record import OutgoingRecord
 class Delivery:
     """The records of one `consume` call: done when each is acknowledged or has failed for good."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, name: str = "kafka", peer: str = "the broker") -> None:
+        self.name = name
+        self.peer = peer
         self.pending = count
         self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.retryable: BaseException | None = None
@@ -42,13 +47,15 @@ class Delivery:
     async def wait(self) -> None:
         await asyncio.shield(self.future)
         if self.retryable is not None:
-            raise RetryableError(f"kafka: records not acknowledged by the broker: {self.retryable}")
+            raise RetryableError(f"{self.name}: records not acknowledged by {self.peer}: {self.retryable}")
         if self.permanent is not None:
-            raise PermanentError(f"kafka: the broker refused records: {self.permanent}")
+            raise PermanentError(f"{self.name}: {self.peer} refused records: {self.permanent}")
 
 
 class SendQueue:
-    def __init__(self, capacity: int, *, block: bool, on_size: Callable[[int], None] = lambda _: None) -> None:
+    def __init__(self, capacity: int, *, block: bool, on_size: Callable[[int], None] = lambda _: None,
+                 name: str = "kafka exporter") -> None:
+        self.name = name
         self.capacity = capacity
         self.block = block
         self.size = 0
@@ -66,7 +73,7 @@ class SendQueue:
                 return False
             await self._changed()
         if self.closed:
-            raise RetryableError("kafka exporter is shutting down")
+            raise RetryableError(f"{self.name} is shutting down")
         self._resize(count)
         return True
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from functools import partial
@@ -105,10 +104,7 @@ class Sender:
         if not self.retry_forever and deadline and now - record.first_failure >= deadline:
             self.settle(record, error, True)
             return
-        growth = self.retry.multiplier ** (record.attempts - 1)
-        backoff = min(self.retry.max_interval, self.retry.initial_interval * growth)
-        delay = backoff * random.uniform(0.8, 1.2)
-        self.queue.retry(record, delay)
+        self.queue.retry(record, self.retry.backoff(record.attempts))
         if now - self._last_warning >= _WARN_EVERY:
             self._last_warning = now
             self.log.warning("kafka: cannot deliver to %s (%s: %s); retrying, %d records queued", record.topic,

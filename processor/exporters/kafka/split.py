@@ -3,6 +3,8 @@
 `by_trace` groups spans by trace id, keeping each span under its own resource and scope. `fit`
 splits a request whose encoding is over the size limit: by resource, then by scope, then by span,
 until every piece fits. A single span bigger than the limit is sent alone, never dropped.
+`fit` cuts log and metric requests the same way (by resource, scope, then log record or metric): the otlp
+exporters use it for a request over the backend's size limit.
 """
 
 from __future__ import annotations
@@ -10,7 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+#: Per request type: its resources, each resource's scopes, and each scope's items (what a piece holds).
+_FIELDS = {
+    ExportTraceServiceRequest: ("resource_spans", "scope_spans", "spans"),
+    ExportLogsServiceRequest: ("resource_logs", "scope_logs", "log_records"),
+    ExportMetricsServiceRequest: ("resource_metrics", "scope_metrics", "metrics"),
+}
 
 
 def by_trace(request: ExportTraceServiceRequest) -> dict[bytes, ExportTraceServiceRequest]:
@@ -39,8 +50,7 @@ def by_trace(request: ExportTraceServiceRequest) -> dict[bytes, ExportTraceServi
     return parts
 
 
-def fit(request: ExportTraceServiceRequest, encode: Callable[[ExportTraceServiceRequest], bytes],
-        limit: int) -> list[tuple[ExportTraceServiceRequest, bytes]]:
+def fit(request, encode: Callable[[object], bytes], limit: int) -> list[tuple[object, bytes]]:
     """(piece, its encoding) pairs, each encoding at most `limit` bytes unless it is one span."""
     data = encode(request)
     if len(data) <= limit:
@@ -51,25 +61,27 @@ def fit(request: ExportTraceServiceRequest, encode: Callable[[ExportTraceService
     return [fitted for piece in pieces for fitted in fit(piece, encode, limit)]
 
 
-def _split(request: ExportTraceServiceRequest, count: int) -> list[ExportTraceServiceRequest] | None:
+def _split(request, count: int) -> list | None:
     """About `count` pieces of similar size, cut at the highest level that has more than one child."""
-    resources = request.resource_spans
+    resources_field, scopes_field, items_field = _FIELDS[type(request)]
+    resources = getattr(request, resources_field)
     if len(resources) > 1:
         groups = _groups(list(resources), count)
-        return [_request(group) for group in groups]
+        return [_request(request, group) for group in groups]
     if not resources:
         return None
     rs = resources[0]
-    if len(rs.scope_spans) > 1:
-        return [_request([_resource(rs, group)]) for group in _groups(list(rs.scope_spans), count)]
-    if not rs.scope_spans or len(rs.scope_spans[0].spans) <= 1:
+    scopes = getattr(rs, scopes_field)
+    if len(scopes) > 1:
+        return [_request(request, [_resource(rs, scopes_field, group)]) for group in _groups(list(scopes), count)]
+    if not scopes or len(getattr(scopes[0], items_field)) <= 1:
         return None
-    ss = rs.scope_spans[0]
+    ss = scopes[0]
     pieces = []
-    for group in _groups(list(ss.spans), count):
+    for group in _groups(list(getattr(ss, items_field)), count):
         scope = ss.__class__(scope=ss.scope, schema_url=ss.schema_url)
-        scope.spans.extend(group)
-        pieces.append(_request([_resource(rs, [scope])]))
+        getattr(scope, items_field).extend(group)
+        pieces.append(_request(request, [_resource(rs, scopes_field, [scope])]))
     return pieces
 
 
@@ -91,13 +103,13 @@ def _groups(items: list, count: int) -> list[list]:
     return groups
 
 
-def _resource(rs, scopes: list):
+def _resource(rs, scopes_field: str, scopes: list):
     resource = rs.__class__(resource=rs.resource, schema_url=rs.schema_url)
-    resource.scope_spans.extend(scopes)
+    getattr(resource, scopes_field).extend(scopes)
     return resource
 
 
-def _request(resources: list) -> ExportTraceServiceRequest:
-    request = ExportTraceServiceRequest()
-    request.resource_spans.extend(resources)
+def _request(like, resources: list):
+    request = type(like)()
+    getattr(request, _FIELDS[type(like)][0]).extend(resources)
     return request

@@ -29,9 +29,10 @@ class LabelSources(BaseModel):
     tenant: list[str] = Field(default_factory=list)
 
 
-class PrometheusConfig(ComponentConfig):
-    #: Where `/metrics` is served; port 0 picks a free port.
-    endpoint: Endpoint = "127.0.0.1:9464"  # all interfaces only when the config says so
+class StreamMetricsOptions(ComponentConfig):
+    """What the stream metrics are called and labelled, and how many series they keep: shared by the prometheus
+    exporter and the stream_metrics connector (OTLP), so both serve the same series."""
+
     #: Prefix for every stream metric, joined with `_` (the tokenstream_* self-telemetry keeps its names).
     namespace: str | None = None
     #: Labels added to every stream metric.
@@ -67,3 +68,8 @@ class PrometheusConfig(ComponentConfig):
         if value <= 0:
             raise ValueError("metric_expiration must be more than 0 (e.g. 5m)")
         return value
+
+
+class PrometheusConfig(StreamMetricsOptions):
+    #: Where `/metrics` is served; port 0 picks a free port.
+    endpoint: Endpoint = "127.0.0.1:9464"  # all interfaces only when the config says so

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from processor.exporters.prometheus.series import CounterFamily, HistogramFamily
 from processor.model.batch import Batch
@@ -27,11 +28,16 @@ class GaugeFamily(CounterFamily):
 
 
 class ExperienceMetrics:
-    def __init__(self, prefix: str, family: dict) -> None:
-        self.slo_breached = GaugeFamily(prefix + "llm_stream_slo_breached", ("route", "model"), **family)
-        self.feedback = CounterFamily(prefix + "llm_stream_feedback", ("experience", "verdict"), **family)
-        self.reconnects = CounterFamily(prefix + "llm_stream_reconnects", (), **family)
-        self.trace_cost = HistogramFamily(prefix + "llm_trace_cost_usd", ("route",), COST_BUCKETS, **family)
+    def __init__(self, prefix: str, family: dict, histogram_family: Callable[..., HistogramFamily] = HistogramFamily
+                 ) -> None:
+        self.slo_breached = GaugeFamily(prefix + "llm_stream_slo_breached", ("route", "model"),
+                                        otel_name="llm.stream.slo_breached", unit="1", **family)
+        self.feedback = CounterFamily(prefix + "llm_stream_feedback", ("experience", "verdict"),
+                                      otel_name="llm.stream.feedback", unit="{feedback}", **family)
+        self.reconnects = CounterFamily(prefix + "llm_stream_reconnects", (), otel_name="llm.stream.reconnects",
+                                        unit="{stream}", **family)
+        self.trace_cost = histogram_family(prefix + "llm_trace_cost_usd", ("route",), COST_BUCKETS,
+                                           otel_name="llm.trace.cost", unit="USD", **family)
         self.docs = {
             self.slo_breached: "1 while the p95 time to first token of a route and model is over its SLO threshold.",
             self.feedback: "User feedback joined to its stream, by the stream's experience class and the verdict.",

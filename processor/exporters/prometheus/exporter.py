@@ -97,16 +97,9 @@ class PrometheusExporter(ComponentBase):
                 await asyncio.to_thread(publish, self.metrics, self._snapshots, str(os.getpid()))
 
     async def consume(self, batch: Batch) -> None:
-        if batch.extra or batch.streams:  # SLO statuses, feedback, trace costs, reconnects (experience.py)
-            self._observed += self.metrics.experience.observe(batch, self.metrics.clock())
-        if not batch.streams:
-            return
-        labels_of = self.labels.for_batch(batch)
-        observe = self.metrics.observe
-        for record in batch.streams:
-            observe(record, labels_of(record))
-        self._observed += len(batch.streams)
-        self.sent.inc(len(batch.streams))
+        self._observed += self.metrics.observe_batch(batch, self.labels)
+        if batch.streams:
+            self.sent.inc(len(batch.streams))
 
 
 def scrape_app(exposition) -> web.Application:

@@ -2,6 +2,9 @@
 
 One record is one stream, so each record is observed once (never per chunk). Only fields the record has
 are observed: an unknown TTFT is not a TTFT of zero.
+
+Each family also carries its OpenTelemetry name and unit: the stream_metrics connector sends the same aggregates
+as OTLP metrics (Prometheus name = OTel name with `.` as `_`, the unit suffix, and `_total` on counters).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.utils import floatToGoString
 
 from processor.exporters.prometheus.experience import ExperienceMetrics, GaugeFamily
+from processor.exporters.prometheus.labels import LabelResolver
 from processor.exporters.prometheus.series import CounterFamily, HistogramFamily
+from processor.model.batch import Batch
 
 #: Semantic-convention bucket boundaries.
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
@@ -24,30 +29,39 @@ TOKEN_BUCKETS = tuple(4**i for i in range(14))  # 1 ... 67108864
 
 #: Labels every stream metric carries, in this order, after the const labels.
 STREAM_LABELS = ("provider", "model", "route", "tenant")
+#: The OTLP attribute of a label whose semconv name has dots; every other label is its own attribute name.
+OTEL_ATTRIBUTES = {"gen_ai_token_type": "gen_ai.token.type"}
 
 
 class StreamMetrics:
     """Aggregates per label set; a prometheus_client collector (`collect`) for the scrape."""
 
     def __init__(self, *, namespace: str | None, const_labels: Mapping[str, str], limit: int, ttl: float,
-                 on_overflow: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
+                 on_overflow: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
+                 histogram_family: Callable[..., HistogramFamily] = HistogramFamily) -> None:
         self._prefix = f"{namespace}_" if namespace else ""
         self._const_names = tuple(const_labels)
         self._const_values = tuple(const_labels.values())
         self._clock = clock
         self._ttl = ttl
         self._next_sweep = 0.0
+        self._histogram_family = histogram_family
         family = {"limit": limit, "ttl": ttl, "on_overflow": on_overflow}
         h, c = self._histogram, self._counter
-        self.ttft = h("gen_ai_server_time_to_first_token_seconds", (), TTFT_BUCKETS, family)
-        self.tpot = h("gen_ai_server_time_per_output_token_seconds", (), TPOT_BUCKETS, family)
-        self.duration = h("gen_ai_client_operation_duration_seconds", (), DURATION_BUCKETS, family)
-        self.tokens = h("gen_ai_client_token_usage", ("gen_ai_token_type",), TOKEN_BUCKETS, family)
-        self.streams = c("llm_streams", ("outcome",), family)
-        self.stalls = c("llm_stream_stalls", (), family)
-        self.truncations = c("llm_stream_truncations", ("reason",), family)
-        self.retries = c("llm_stream_retries_after_first_chunk", (), family)
-        self.cost = c("llm_stream_cost_usd", (), family)
+        self.ttft = h("gen_ai_server_time_to_first_token_seconds", (), TTFT_BUCKETS, family,
+                      "gen_ai.server.time_to_first_token", "s")
+        self.tpot = h("gen_ai_server_time_per_output_token_seconds", (), TPOT_BUCKETS, family,
+                      "gen_ai.server.time_per_output_token", "s")
+        self.duration = h("gen_ai_client_operation_duration_seconds", (), DURATION_BUCKETS, family,
+                          "gen_ai.client.operation.duration", "s")
+        self.tokens = h("gen_ai_client_token_usage", ("gen_ai_token_type",), TOKEN_BUCKETS, family,
+                        "gen_ai.client.token.usage", "{token}")
+        self.streams = c("llm_streams", ("outcome",), family, "llm.streams", "{stream}")
+        self.stalls = c("llm_stream_stalls", (), family, "llm.stream.stalls", "{stall}")
+        self.truncations = c("llm_stream_truncations", ("reason",), family, "llm.stream.truncations", "{stream}")
+        self.retries = c("llm_stream_retries_after_first_chunk", (), family, "llm.stream.retries_after_first_chunk",
+                         "{stream}")
+        self.cost = c("llm_stream_cost_usd", (), family, "llm.stream.cost", "USD")
         self._docs = {
             self.ttft: "Time from the request to the first chunk of a streamed LLM response.",
             self.tpot: "Mean time between output tokens after the first, per stream.",
@@ -60,14 +74,26 @@ class StreamMetrics:
             self.cost: "Cost of streamed LLM calls in US dollars, from the configured price table.",
         }
         #: SLO breaches, feedback, reconnects and cost per trace: not per stream, and not by the stream labels.
-        self.experience = ExperienceMetrics(self._prefix, family)
+        self.experience = ExperienceMetrics(self._prefix, family, histogram_family)
         self._docs.update(self.experience.docs)
 
-    def _histogram(self, name, extra, bounds, family) -> HistogramFamily:
-        return HistogramFamily(self._prefix + name, STREAM_LABELS + extra, bounds, **family)
+    def _histogram(self, name, extra, bounds, family, otel_name, unit) -> HistogramFamily:
+        return self._histogram_family(self._prefix + name, STREAM_LABELS + extra, bounds, otel_name=otel_name,
+                                      unit=unit, **family)
 
-    def _counter(self, name, extra, family) -> CounterFamily:
-        return CounterFamily(self._prefix + name, STREAM_LABELS + extra, **family)
+    def _counter(self, name, extra, family, otel_name, unit) -> CounterFamily:
+        return CounterFamily(self._prefix + name, STREAM_LABELS + extra, otel_name=otel_name, unit=unit, **family)
+
+    def observe_batch(self, batch: Batch, labels: LabelResolver) -> int:
+        """Add what a batch carries: its stream records, and the experience records (SLO statuses, feedback, trace
+        costs, reconnects); returns how many records that was."""
+        seen = self.experience.observe(batch, self.clock()) if batch.extra or batch.streams else 0
+        if batch.streams:
+            labels_of = labels.for_batch(batch)
+            observe = self.observe
+            for record in batch.streams:
+                observe(record, labels_of(record))
+        return seen + len(batch.streams)
 
     def observe(self, record, labels: tuple[str, str, str, str]) -> None:
         """Add one stream. `labels` are its provider, model, route and tenant."""
@@ -101,6 +127,9 @@ class StreamMetrics:
 
     def families(self) -> list[HistogramFamily | CounterFamily]:
         return list(self._docs)
+
+    def description(self, family: HistogramFamily | CounterFamily) -> str:
+        return self._docs[family]
 
     def clock(self) -> float:
         return self._clock()

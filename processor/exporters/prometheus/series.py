@@ -33,8 +33,11 @@ class CounterSeries:
 
 class _Family:
     def __init__(self, name: str, label_names: Sequence[str], *, limit: int, ttl: float,
-                 on_overflow: Callable[[str], None]) -> None:
+                 on_overflow: Callable[[str], None], otel_name: str = "", unit: str = "") -> None:
         self.name = name
+        #: The OpenTelemetry name and unit (semconv where one exists) under which the OTLP metrics carry it.
+        self.otel_name = otel_name
+        self.unit = unit
         self.label_names = tuple(label_names)
         self.limit = limit
         self.ttl = ttl

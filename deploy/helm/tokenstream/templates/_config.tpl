@@ -1,9 +1,13 @@
 {{/*
 The pipeline: .Values.config deep-merged over the chart default. The default is pipelines/default.yaml
 (pipelines/sidecar.yaml in sidecar mode) with Kafka taken from .Values.kafka; tests/deploy keeps them in step.
+With .Values.otlp.endpoint set, an otlp exporter forwards the enriched spans (as pipelines/gateway.yaml does with
+OTLP_ENDPOINT) and, with otlp.metrics, the stream_metrics connector feeds a metrics pipeline into it.
 */}}
 {{- define "tokenstream.defaultConfig" -}}
 {{- $sidecar := eq .Values.mode "sidecar" }}
+{{- $otlp := .Values.otlp.endpoint }}
+{{- $queue := and .Values.persistence.enabled (eq .Values.mode "statefulset") }}
 receivers:
   otlp:
     protocols:
@@ -46,12 +50,29 @@ exporters:
       password: ${env:KAFKA_SASL_PASSWORD}
     {{- end }}
     {{- end }}
-    {{- if and .Values.persistence.enabled (eq .Values.mode "statefulset") }}
+    {{- if $queue }}
     sending_queue:
       storage: {directory: {{ .Values.persistence.mountPath }}/queue}
     {{- end }}
   prometheus:
     endpoint: 0.0.0.0:9464
+  {{- if $otlp }}
+  otlp:
+    endpoint: {{ toJson $otlp }}
+    tls: {insecure: {{ .Values.otlp.insecure }}}
+    {{- with .Values.otlp.headers }}
+    headers: {{ toJson . }}
+    {{- end }}
+    {{- if $queue }}
+    sending_queue:
+      storage: {directory: {{ .Values.persistence.mountPath }}/queue}
+    {{- end }}
+{{- if .Values.otlp.metrics }}
+connectors:
+  # The prometheus exporter's stream metrics, as OTLP metrics for the metrics pipeline below.
+  stream_metrics: {}
+{{- end }}
+  {{- end }}
 extensions:
   health_check: {endpoint: 0.0.0.0:13133}
 service:
@@ -60,7 +81,12 @@ service:
     traces:
       receivers: [otlp]
       processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, slo, reconnect, feedback, trace_cost, content_check, redaction, batch]
-      exporters: [kafka, prometheus]
+      exporters: [kafka, prometheus{{ if $otlp }}, otlp{{ if .Values.otlp.metrics }}, stream_metrics{{ end }}{{ end }}]
+    {{- if and $otlp .Values.otlp.metrics }}
+    metrics:
+      receivers: [stream_metrics]
+      exporters: [otlp]
+    {{- end }}
 {{- end }}
 
 {{- define "tokenstream.config" -}}
