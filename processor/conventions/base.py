@@ -29,6 +29,16 @@ class TtftClock(StrEnum):
     SERVER_QUEUE = "server"  # measured by the serving engine (vLLM)
 
 
+class Piece(StrEnum):
+    """Which part of a streamed call a span is, for libraries that split one call over several spans (joined into
+    one record by processor.stream.joined_calls)."""
+
+    WHOLE = "whole"  # the span is the call
+    REQUEST = "request"  # the call up to the response headers; its stream is another span (Logfire)
+    STREAM = "stream"  # the streamed response of the request span before it, under the same parent (Logfire)
+    WRAPPER = "wrapper"  # encloses the provider call(s) it made (Vercel's ai.streamText, 7.x invoke_agent / step)
+
+
 @dataclass(slots=True)
 class LlmCall:
     #: ids, labels (provider, request/response model, operation, service, ...), start/end times, token counts,
@@ -36,6 +46,7 @@ class LlmCall:
     record: StreamRecord
     #: True/False when the span says whether it streamed; None when it does not say.
     streaming: bool | None = None
+    piece: Piece = Piece.WHOLE
     #: Unix-ns times of per-chunk events exactly as they appear on the span (unsorted, duplicates kept).
     chunk_times: list[int] = field(default_factory=list)
     #: Unix-ns time of a first-token event (OpenInference's `First Token Stream Event`).
@@ -61,6 +72,9 @@ class LlmCall:
     reported_duration_s: float | None = None
     #: Time the request waited in the serving engine's queue (vLLM `gen_ai.latency.time_in_queue`), seconds.
     server_queue_s: float | None = None
+    #: The request's output token limit (`max_tokens`), where the span gives it: output reaching it with no finish
+    #: reason exported is a `length` stop (traceAI exports no finish reason at all).
+    max_output_tokens: int | None = None
     #: The provider's id of the request (`gen_ai.response.id`, vLLM `gen_ai.request.id`): matches a client span
     #: to the serving engine's span of the same call.
     request_id: str | None = None

@@ -20,8 +20,9 @@ from processor.model.otlp_attrs import AttrMap, get_bool, get_float
 
 TTFT_KEYS = ("gen_ai.response.time_to_first_chunk", "gen_ai.client.operation.time_to_first_chunk")
 _MARKERS = (*PROVIDER_KEYS, "gen_ai.operation.name", "gen_ai.request.model")
-#: Attributes of other conventions' non-LLM spans (Vercel's root `ai.streamText`, OpenInference chains).
-_FOREIGN = ("ai.operationId", "openinference.span.kind")
+#: Attributes of other conventions' spans, LLM or not (Vercel's root `ai.streamText`, OpenInference and traceAI
+#: chains).
+_FOREIGN = ("ai.operationId", "openinference.span.kind", "gen_ai.span.kind")
 
 
 class GenAiSemconv(SpanConvention):

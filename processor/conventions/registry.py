@@ -11,13 +11,14 @@ from processor.conventions.langchain import LangChain
 from processor.conventions.openinference import OpenInference
 from processor.conventions.openlit import OpenLit
 from processor.conventions.openllmetry import OpenLlmetry
+from processor.conventions.traceai import TraceAi
 from processor.conventions.vercel_ai import VercelAi
 from processor.conventions.vllm import Vllm
 from processor.model.otlp_attrs import attr_map
 
 #: Most specific first: LangChain tracers write OpenInference or gen_ai spans, Traceloop's chunk events and
 #: OpenLIT, Vercel and vLLM spans all carry gen_ai.* too, so the generic semconv reader comes last.
-ORDER = (LangChain, OpenLlmetry, OpenInference, OpenLit, VercelAi, Vllm, GenAiSemconv)
+ORDER = (LangChain, OpenLlmetry, OpenInference, TraceAi, OpenLit, VercelAi, Vllm, GenAiSemconv)
 KNOWN = tuple(cls.name for cls in ORDER)
 AUTO = "auto"
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.conventions.base import LlmCall
+from processor.stream.joined_calls import one_per_call
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
 
@@ -39,8 +40,9 @@ class TraceState:
         return sorted((a for a in self.http if a.parent_span_id == span_id), key=lambda a: a.start)
 
     def streamed_calls(self) -> list[LlmCall]:
-        return sorted((c for c in self.calls.values() if c.streaming is not False),
-                      key=lambda c: c.record.start_time_unix_nano)
+        """One call per streamed LLM call, the spans a library split it into joined (processor.stream.joined_calls),
+        by start time."""
+        return [c for c in one_per_call(self.calls.values()) if c.streaming is not False]
 
 
 @dataclass(slots=True)
