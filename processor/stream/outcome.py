@@ -23,10 +23,17 @@ class Outcome:
     def failed(self) -> bool:
         return self.outcome != COMPLETED
 
+    def lookalike(self, call: LlmCall) -> str | None:
+        """The other outcome the call's library exports the same way as this one, if any."""
+        key = self.outcome if self.truncation_reason is None else f"{self.outcome}/{self.truncation_reason}"
+        return call.lookalikes.get(key)
+
 
 def delivered_chunks(call: LlmCall) -> bool:
     """At least one chunk reached the app, as far as the span tells."""
     if call.chunk_times or call.first_token_time is not None or call.reported_ttft_s is not None:
+        return True
+    if call.response_started:
         return True
     record = call.record
     if record.HasField("chunk_count") and record.chunk_count > 0:

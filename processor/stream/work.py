@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.conventions.base import LlmCall
+from processor.conventions.base import LlmCall, TtftClock
 from processor.stream.joined_calls import one_per_call
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
@@ -24,6 +24,8 @@ class HttpAttempt:
     end: int
     failed: bool
     attribute_keys: frozenset[str]
+    #: The URL is an LLM API's (`/chat/completions`, `/responses`, ...).
+    llm_api: bool = False
 
 
 @dataclass(slots=True)
@@ -41,8 +43,19 @@ class TraceState:
 
     def streamed_calls(self) -> list[LlmCall]:
         """One call per streamed LLM call, the spans a library split it into joined (processor.stream.joined_calls),
-        by start time."""
-        return [c for c in one_per_call(self.calls.values()) if c.streaming is not False]
+        by start time. A TTFT counted from after the response headers is anchored at the last HTTP attempt's end
+        (when the headers came), so that it counts from the call's start, SDK retries included."""
+        calls = [c for c in one_per_call(self.calls.values()) if c.streaming is not False]
+        for call in calls:
+            if call.ttft_clock is TtftClock.AFTER_HEADERS and call.reported_ttft_s is not None:
+                attempts = self.http_under(call.record.span_id)
+                call.ttft_from = attempts[-1].end if attempts and not attempts[-1].failed else None
+        return calls
+
+    def orphan_attempts(self) -> list[HttpAttempt]:
+        """HTTP attempts of an LLM API whose parent span never arrived: a call the library did not export (OpenLIT
+        ends a stream's span only when it completes)."""
+        return [a for a in self.http if a.llm_api and a.parent_span_id not in self.calls]
 
 
 @dataclass(slots=True)

@@ -53,6 +53,9 @@ def _mlflow(grpc: str, http: str, service: str) -> Providers:
     os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = f"http://{grpc}"
     os.environ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "grpc"
     os.environ["OTEL_SERVICE_NAME"] = service
+    # mlflow-tracing is the client of a tracking server: it needs a server URI even when OTLP export replaces the
+    # server's. Nothing listens there; with the OTLP endpoint set, spans never go to it.
+    os.environ.setdefault("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
     import mlflow
     import mlflow.openai
 
@@ -61,30 +64,55 @@ def _mlflow(grpc: str, http: str, service: str) -> Providers:
     from mlflow.tracing.provider import get_bridged_tracer_provider
 
     own = get_bridged_tracer_provider()
+    roots = _RootTraces()
+    own.add_span_processor(roots)
     providers.flushers.append(lambda: own.force_flush(10_000))
-    providers.attempt_trace_id = _mlflow_last_trace_id
+    providers.attempt_trace_id = roots.last
     return providers
 
 
-def _mlflow_last_trace_id() -> str | None:
-    import mlflow
+class _RootTraces:
+    """A span processor that notes the trace id of each root span started (MLflow's calls root their own)."""
 
-    trace_id = mlflow.get_last_active_trace_id()
-    return trace_id.removeprefix("tr-") if trace_id else None
+    def __init__(self) -> None:
+        self.trace_ids: list[str] = []
+
+    def on_start(self, span, parent_context=None) -> None:  # noqa: ANN001 - the SDK's SpanProcessor interface
+        if span.parent is None:
+            self.trace_ids.append(f"{span.context.trace_id:032x}")
+
+    def on_end(self, span) -> None:  # noqa: ANN001
+        pass
+
+    def _on_ending(self, span) -> None:  # noqa: ANN001
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+    def last(self) -> str | None:
+        return self.trace_ids[-1] if self.trace_ids else None
 
 
 def _langfuse(grpc: str, http: str, service: str) -> Providers:
-    """The Langfuse SDK (OTel-based) with its drop-in OpenAI integration; its own OTLP/HTTP span exporter is pointed
-    at the receiver's /v1/traces by base_url + LANGFUSE_OTEL_TRACES_EXPORT_PATH, as for any OTLP backend."""
+    """The Langfuse SDK (OTel-based) with its drop-in OpenAI integration. It makes the global TracerProvider itself
+    (so it is created first) and exports with its own OTLP/HTTP span exporter, pointed at the receiver's
+    /v1/traces by base_url + LANGFUSE_OTEL_TRACES_EXPORT_PATH, as for any OTLP backend. Its span filter keeps only
+    LLM spans: the harness's parent span is not exported."""
     os.environ["LANGFUSE_OTEL_TRACES_EXPORT_PATH"] = "v1/traces"
     os.environ["LANGFUSE_TRACING_ENVIRONMENT"] = "test"
-    providers = setup_otel(grpc, service_name=service)
+    os.environ["OTEL_SERVICE_NAME"] = service
     from langfuse import Langfuse
+    from opentelemetry import trace
 
-    client = Langfuse(public_key="pk-lf-test", secret_key="sk-lf-test", base_url=http,
-                      tracer_provider=providers.tracer_provider, flush_interval=0.2)
+    client = Langfuse(public_key="pk-lf-test", secret_key="sk-lf-test", base_url=http, flush_interval=0.2)
     import langfuse.openai  # noqa: F401 - patches the openai module, as `from langfuse.openai import openai` does
 
+    providers = setup_otel(grpc, service_name=service, tracer_provider=False)
+    providers.tracer_provider = trace.get_tracer_provider()
     providers.flushers.append(lambda: client.flush() or True)
     return providers
 

@@ -68,6 +68,7 @@ export async function run(deps) {
     parent.end();
   });
   log('scenario_end');
+  await new Promise((resolve) => setTimeout(resolve, Number(process.env.HARNESS_SETTLE_MS ?? 0)));
   let flushed = true;
   try {
     await provider.forceFlush();
@@ -88,21 +89,25 @@ async function attemptOnce(deps, request, client, log, attempt) {
   log('create_called', { attempt });
   const result = deps.streamText({ ...request, abortSignal: abort.signal, onError: () => {} });
   let count = 0;
-  for await (const part of result.fullStream) {
-    if (part.type === 'error') {
-      const error = part.error ?? {};
-      log('exception', { attempt, type: error.name ?? 'Error', message: String(error.message ?? error) });
-      return false;
+  const failed = (error) => {
+    log('exception', { attempt, type: error?.name ?? 'Error', message: String(error?.message ?? error) });
+    return false;
+  };
+  try {
+    for await (const part of result.fullStream) {
+      if (part.type === 'error') return failed(part.error);
+      if (!CHUNK_PARTS.has(part.type)) continue;
+      count += 1;
+      log('chunk_received', { attempt, n: count, part: part.type, content: part.text ?? part.delta ?? null });
+      if (client.close_after != null && count >= client.close_after) {
+        abort.abort();
+        log('stream_closed', { attempt, chunks: count });
+        await drain(result);
+        return true;
+      }
     }
-    if (!CHUNK_PARTS.has(part.type)) continue;
-    count += 1;
-    log('chunk_received', { attempt, n: count, part: part.type, content: part.text ?? part.delta ?? null });
-    if (client.close_after != null && count >= client.close_after) {
-      abort.abort();
-      log('stream_closed', { attempt, chunks: count });
-      await drain(result);
-      return true;
-    }
+  } catch (error) {
+    return failed(error); // the stream itself failed (a mid-body drop), not an error part
   }
   log('stream_finished', { attempt, chunks: count });
   return true;
