@@ -22,8 +22,8 @@ from processor.model.otlp_attrs import attr_map
 
 #: Most specific first: LangChain tracers write OpenInference or gen_ai spans, Traceloop's chunk events and
 #: OpenLIT, Vercel and vLLM spans all carry gen_ai.* too, so the generic semconv reader comes last.
-ORDER = (LangChain, OpenLlmetry, OpenInference, TraceAi, Mlflow, Langfuse, Logfire, OpenLit, VercelAi, VercelGenAi, Vllm,
-         GenAiSemconv)
+ORDER = (LangChain, OpenLlmetry, OpenInference, TraceAi, Mlflow, Langfuse, Logfire, OpenLit, VercelAi, VercelGenAi,
+         Vllm, GenAiSemconv)
 KNOWN = tuple(cls.name for cls in ORDER)
 AUTO = "auto"
 

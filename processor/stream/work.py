@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.conventions.base import LlmCall, TtftClock
-from processor.stream.joined_calls import one_per_call
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
+from processor.stream.joined_calls import one_per_call
 
 #: The key in `Batch.extra` under which the stream processors hand each other their work items.
 WORK = "stream_work"

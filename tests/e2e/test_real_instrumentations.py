@@ -34,6 +34,7 @@ MS = 1_000_000
 STALL_GAP_S = 1.0
 #: App runs at once: enough to keep the 2 cores busy while streams wait on the server, few enough to stay honest.
 CONCURRENCY = 3
+pytestmark = pytest.mark.timeout(1800)  # the module fixture runs every library x scenario (~120 app runs)
 
 
 def default_pipeline_on_free_ports(tmp_path) -> tuple[dict, int, int, int]:
@@ -123,8 +124,9 @@ def _write_table(runs: dict, records: dict, install_s: float, run_s: float) -> N
             first = record.get("first_chunk_time_unix_nano")
             delta = f"{(first - arrivals[0]) / MS:+.1f}" if first and arrivals else "-"
             ttft = f"{record['ttft_s']:.3f}" if "ttft_s" in record else "-"
-            lines.append(f"| {lib} | {name}{f' #{attempt}' if len(found) > 1 else ''} | {ttft} / {_app_ttft(run, attempt)}"
-                         f" | {delta} | {record.get('cadence_source', '-')} | {record.get('stall_count', '-')} "
+            label = f"{name} #{attempt}" if len(found) > 1 else name
+            lines.append(f"| {lib} | {label} | {ttft} / {_app_ttft(run, attempt)} | {delta} "
+                         f"| {record.get('cadence_source', '-')} | {record.get('stall_count', '-')} "
                          f"| {record.get('outcome')} | {record.get('truncation_reason', '-')} "
                          f"| {record.get('ambiguous_outcome', '-')} | {record.get('retried_after_partial', '-')} |")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -22,6 +22,8 @@ from tests.support.otlp_capture import OtlpCapture
 from tests.support.stream_server import StreamServer
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "realclients"
+#: Where a library's captures go when its name is taken by a reference capture.
+FOLDERS = {"openlit": "openlit_harness"}
 #: After the app flushed, requests still on their way to the capture (gRPC answers before the store).
 SETTLE_S = 0.5
 
@@ -32,7 +34,7 @@ async def capture(lib: str, scenario: str, server: StreamServer, out: Path) -> R
                                            otlp_http=receiver.http_endpoint)
         await asyncio.sleep(SETTLE_S)
         requests = list(receiver.requests)
-    folder = out / lib / scenario
+    folder = out / FOLDERS.get(lib, lib) / scenario
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     counts: dict[str, int] = {}

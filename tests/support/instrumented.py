@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.support.stream_records import RequestRecord
 from tests.support.node_apps import app_command, is_node
+from tests.support.stream_records import RequestRecord
 from tests.support.stream_server import StreamServer
 from tests.support.venvs import python_for
 
@@ -73,7 +73,8 @@ class RunResult:
 
 
 def command(instr: str, scenario: dict[str, Any], otlp: str, *, base_url: str | None, out: str,
-            otlp_headers: dict[str, str] | None = None, metrics: bool = False, otlp_http: str | None = None) -> list[str]:
+            otlp_headers: dict[str, str] | None = None, metrics: bool = False,
+            otlp_http: str | None = None) -> list[str]:
     """The run in the library's own virtualenv (tests.support.venvs) or Node.js folder (tests.support.node_apps),
     installed first if it is not cached."""
     program = app_command(instr) if is_node(instr) else [str(python_for(instr)), "-m", "tests.support.instrumented_run"]
