@@ -3,10 +3,11 @@ virtualenv, or its own Node.js folder for the Vercel AI SDK) streams from the sc
 real OTLP exporter into `tokenstream run` on the default pipeline, and the stream records in the `file` exporter's
 output say what the server's schedule and the app saw (tests.support.harness_expectations).
 
-Times are compared on the recorded clocks, never on the schedule: the record's first chunk against the instant
-the app got its first chunk, and TTFT next to the app's create()-to-first-chunk. The libraries that start their
-span after create() (OpenInference, traceAI, the Vercel SDK) give a TTFT short by that; their first chunk is what
-matches the app. test-artifacts/real-instrumentations.md gets the whole table.
+Times are compared on the recorded clocks, never on the schedule: the record's first chunk must lie between the
+server's write of the first chunk and the app's receipt of it (plus the library's tolerance: 10 ms where it marks
+the first chunk, 50 ms where it reports a number), and TTFT is shown next to the app's create()-to-first-chunk.
+The libraries that start their span after create() (OpenInference, traceAI, the Vercel SDK) give a TTFT short by
+that; their first chunk is what matches the app. test-artifacts/real-instrumentations.md gets the whole table.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ import pytest
 
 from processor.config.loader import load
 from processor.testing.process import TokenstreamProcess, free_port
-from tests.support.harness_expectations import FIRST_CHUNK_UNKNOWN, LIBRARIES, NO_RECORD, SINGLE
+from tests.support.harness_expectations import (
+    FIRST_CHUNK_UNKNOWN,
+    LIBRARIES,
+    NO_RECORD,
+    SINGLE,
+    first_chunk_window,
+)
 from tests.support.harness_scenarios import SCENARIOS, SCHEDULE
 from tests.support.instrumented import RunResult, run_instrumented_async
 from tests.support.node_apps import APPS, ensure
@@ -178,7 +185,9 @@ def test_first_chunk_is_on_the_apps_clock(outcome, lib, name):
         assert name in ("cutoff", "cancel"), f"{lib}/{name}: a stream that delivered chunks has no first chunk"
         return
     tolerance = LIBRARIES[lib].tolerance_ms
-    assert abs(record["first_chunk_time_unix_nano"] - arrivals[0]) <= tolerance * MS, (record, arrivals[0])
+    writes = [t for r in run.server_records for t in r.chunk_times("role")]
+    low, high = first_chunk_window(writes, arrivals[0], tolerance)
+    assert low <= record["first_chunk_time_unix_nano"] <= high, (record, writes, arrivals[0])
     assert record["ttft_s"] * 1e9 <= run.client_ttft_ns() + tolerance * MS, "a TTFT longer than the app's"
 
 

@@ -66,5 +66,16 @@ LIBRARIES: dict[str, Library] = {
     "vercel7": Library(_outcomes(), "reported", tolerance_ms=50),
     "vercel7_legacy": Library(_outcomes(), "reported", tolerance_ms=50),
 }
-#: After an SDK retry, 7.x legacy's msToFirstChunk counts from the retry while its span covers both attempts.
-FIRST_CHUNK_UNKNOWN = {("vercel7_legacy", "sdk_retry")}
+#: Where the library's number is not the first chunk's time: after an SDK retry, 7.x legacy's msToFirstChunk counts
+#: from the retry while its span covers both attempts; 7.x OpenTelemetry's time_to_first_chunk of a tool-call stream
+#: counts to the first output part, the whole tool call.
+FIRST_CHUNK_UNKNOWN = {("vercel7_legacy", "sdk_retry"), ("vercel7", "tool_call")}
+
+
+def first_chunk_window(server_writes: list[int], arrival: int, tolerance_ms: float) -> tuple[int, int]:
+    """Where a library's first chunk may lie, on the two recorded clocks: after the server wrote the first chunk
+    the app got (the last write before the app's arrival) and no later than `tolerance_ms` after the app got it.
+    On a loaded machine the chunk may take a while from the library's hands to the app's; it is never earlier than
+    the server's write."""
+    written = max((t for t in server_writes if t <= arrival), default=arrival)
+    return written - 1_000_000, arrival + round(tolerance_ms * 1_000_000)
