@@ -4,11 +4,14 @@
 // `harness.scenario` parent span, exported by the real OTel JS SDK over OTLP/HTTP protobuf. It writes the same
 // result JSON as tests/support/instrumented_run.py: the app's own clock (client events), the parent span's ids and
 // the server's records. Each package folder (vercel6/, vercel7/) has its own pinned node_modules and hands its
-// modules in, so this file imports nothing itself.
+// modules in, so this file imports only Node's own.
 //
 // Client events: create_called (streamText called), chunk_received (a part that a provider chunk produced:
 // start-step for the first chunk, then every text / tool-input delta), stream_finished, stream_closed (the app
 // aborted after `close_after` chunks), exception (an error part), each with `attempt`.
+
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 
 const CLIENT_KEYS = new Set(['stream', 'include_usage', 'max_tokens', 'close_after', 'app_retries',
   'sdk_max_retries', 'tools', 'model', 'prompt', 'name']);
@@ -37,7 +40,7 @@ export async function run(deps) {
   for (const [k, v] of Object.entries(scenario)) (CLIENT_KEYS.has(k) ? client : server)[k] = v;
   if (server.tool_call && client.tools === undefined) client.tools = true;
 
-  const provider = deps.setupTracing(args['otlp-http'], `tokenstream-harness-${args.instr}`);
+  const provider = setupTracing(deps.otel, args['otlp-http'], `tokenstream-harness-${args.instr}`);
   const tracer = deps.api.trace.getTracer('tokenstream.tests.harness');
   const events = [];
   const log = (event, fields = {}) => events.push({ t_unix_nano: nowNs(), event, ...fields });
@@ -79,8 +82,23 @@ export async function run(deps) {
   const records = await (await fetch(`${args['base-url'].replace(/\/$/, '')}/_records?key=${scenario.key}`)).json();
   const result = { instrumentation: args.instr, scenario, key: scenario.key, trace_id: ids.traceId,
     parent_span_id: ids.spanId, flushed, client_events: events, server_records: records,
-    versions: { node: process.versions.node, ...deps.versions } };
-  await deps.writeFile(args.out, JSON.stringify(result, null, 1));
+    versions: { node: process.versions.node, ...versions(deps.root, deps.versioned) } };
+  await writeFile(args.out, JSON.stringify(result, null, 1));
+}
+
+/** The real OTel JS SDK: a NodeTracerProvider exporting OTLP/HTTP protobuf to the receiver. */
+function setupTracing(otel, otlpHttp, serviceName) {
+  const provider = new otel.NodeTracerProvider({
+    resource: otel.resourceFromAttributes({ 'service.name': serviceName }),
+    spanProcessors: [new otel.BatchSpanProcessor(new otel.OTLPTraceExporter({ url: `${otlpHttp}/v1/traces` }))],
+  });
+  provider.register();
+  return provider;
+}
+
+function versions(root, names) {
+  const read = (name) => JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, root), 'utf8')).version;
+  return Object.fromEntries(names.map((name) => [name, read(name)]));
 }
 
 /** One streamText call read to its end; true when it finished (no error part), so no app-level retry follows. */

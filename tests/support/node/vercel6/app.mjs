@@ -1,8 +1,5 @@
 // Vercel AI SDK 6 app of the harness (see ../harness.mjs): this folder's pinned modules, handed to the shared driver.
 //   node app.mjs --instr vercel6 --scenario '{}' --otlp-http http://127.0.0.1:4318 --base-url http://.../v1 --out r.json
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-
 import { createOpenAI } from '@ai-sdk/openai';
 import * as api from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -14,23 +11,12 @@ import { z } from 'zod';
 
 import { run } from '../harness.mjs';
 
-function setupTracing(otlpHttp, serviceName) {
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlpHttp}/v1/traces` }))],
-  });
-  provider.register();
-  return provider;
-}
-
-function version(name) {
-  const url = new URL(`./node_modules/${name}/package.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')).version;
-}
+const otel = { NodeTracerProvider, BatchSpanProcessor, OTLPTraceExporter, resourceFromAttributes };
+const root = new URL('.', import.meta.url);
 
 await run({
-  api, createOpenAI, streamText: ai.streamText, tool: ai.tool, z, setupTracing, writeFile,
+  api, createOpenAI, streamText: ai.streamText, tool: ai.tool, z, otel, root,
   // AI SDK 6: telemetry is opt-in per call.
   telemetryOptions: { experimental_telemetry: { isEnabled: true, functionId: 'harness' } },
-  versions: Object.fromEntries(['ai', '@ai-sdk/openai', '@opentelemetry/sdk-trace-node'].map((n) => [n, version(n)])),
+  versioned: ['ai', '@ai-sdk/openai', '@opentelemetry/sdk-trace-node'],
 });
