@@ -74,13 +74,15 @@ def _apply_wrappers(calls: list[LlmCall]) -> list[LlmCall]:
         return calls
     inner = [c for c in calls if c.piece is not Piece.WRAPPER]
     under: dict[bytes, list[int]] = {}  # outermost wrapper span id -> indexes in `inner` of the calls under it
-    chain: dict[bytes, list[LlmCall]] = {}  # the same -> its wrappers, innermost first
+    chain: dict[bytes, list[LlmCall]] = {}  # the same -> the wrappers of its last call, innermost first
+    covered: set[bytes] = set()  # wrappers with a provider call under them
     for index, call in enumerate(inner):
         wrapping = _wrappers_of(call.record.parent_span_id, wrappers)
         if wrapping:
             outermost = wrapping[-1].record.span_id
             under.setdefault(outermost, []).append(index)
             chain[outermost] = wrapping
+            covered.update(w.record.span_id for w in wrapping)
     result: list[LlmCall | None] = list(inner)
     for outermost, indexes in under.items():
         *earlier, last = indexes
@@ -92,8 +94,7 @@ def _apply_wrappers(calls: list[LlmCall]) -> list[LlmCall]:
         for wrapper in chain[outermost]:
             call = merged(call, wrapper, outer=True)
         result[last] = call
-    wrapped = {w.record.span_id for ws in chain.values() for w in ws}
-    lone = [w for w in wrappers.values() if w.record.span_id not in wrapped]
+    lone = [w for w in wrappers.values() if w.record.span_id not in covered]
     for wrapper in lone:  # wrappers whose provider call was never exported: the innermost stands for it
         if any(other.record.parent_span_id == wrapper.record.span_id for other in lone):
             continue

@@ -69,3 +69,13 @@ def test_a_wrapper_whose_provider_call_was_never_exported_stands_for_it():
     (call,) = one_per_call([wrapper])
     assert (call.record.span_id, call.piece) == (WRAPPER, Piece.WHOLE)
     assert classify_outcome(call).outcome == "aborted"
+
+
+def test_each_step_of_a_multi_step_call_is_a_record_and_no_step_wrapper_is_one():
+    agent = make_call(WRAPPER, start=T0, piece=Piece.WRAPPER, finish_reason="stop")
+    step1 = make_call(REQUEST, start=T0 + MS, parent=WRAPPER, piece=Piece.WRAPPER)
+    step2 = make_call(STREAM, start=T0 + 500 * MS, parent=WRAPPER, piece=Piece.WRAPPER)
+    chat1 = make_call(INNER, start=T0 + 2 * MS, parent=REQUEST, finish_reason="tool_calls")
+    chat2 = make_call(CALL, start=T0 + 501 * MS, parent=STREAM, finish_reason="stop")
+    calls = one_per_call([agent, step1, step2, chat1, chat2])
+    assert [c.record.span_id for c in calls] == [CALL, INNER]  # the last step's call starts with the app's call
