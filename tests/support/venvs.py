@@ -62,7 +62,9 @@ def _build(lib: str, target: Path) -> None:
     is started over."""
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=120)
-    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # --no-compile: only the modules a run imports get byte-compiled (on first import), not all of botocore
+    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--no-compile"]
     done = subprocess.run([*pip, "--no-deps", "-r", str(lock_file(lib))], capture_output=True, text=True,
                           timeout=INSTALL_TIMEOUT_S, check=False)
     if done.returncode != 0:
