@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.conventions.base import LlmCall, TtftClock
+from processor.conventions.base import LlmCall, Piece, TtftClock
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
 from processor.stream.joined_calls import one_per_call
@@ -34,9 +34,15 @@ class TraceState:
 
     trace_id: bytes
     deadline: float = 0.0
+    first_seen: float = 0.0  # monotonic time of the trace's first piece
     calls: dict[bytes, LlmCall] = field(default_factory=dict)  # by span id, in arrival order
     http: list[HttpAttempt] = field(default_factory=list)
     pending_logs: dict[bytes, list[Any]] = field(default_factory=dict)  # gen_ai logs whose span has not come
+
+    def awaits_stream(self) -> bool:
+        """A call's request half is here and its stream half not yet (Logfire's log span comes at the stream's end)."""
+        pieces = [c.piece for c in self.calls.values()]
+        return pieces.count(Piece.REQUEST) > pieces.count(Piece.STREAM)
 
     def http_under(self, span_id: bytes) -> list[HttpAttempt]:
         return sorted((a for a in self.http if a.parent_span_id == span_id), key=lambda a: a.start)
