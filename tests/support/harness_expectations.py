@@ -73,8 +73,9 @@ FIRST_CHUNK_UNKNOWN = {("vercel7_legacy", "sdk_retry"), ("vercel7", "tool_call")
 
 
 def first_chunk_window(server_writes: list[int], arrival: int, tolerance_ms: float) -> tuple[int, int]:
-    """Where a library's first chunk may lie, on the two recorded clocks: after the server wrote the first chunk
-    the app got (the last write before the app's arrival) and no later than `tolerance_ms` after the app got it.
+    """Where a library's time of a chunk (the first, or any) may lie, on the two recorded clocks: after the server
+    wrote the chunk the app got (the last write before the app's arrival) and no later than `tolerance_ms` after
+    the app got it.
     On a loaded machine the chunk may take a while from the library's hands to the app's; it is never earlier than
     the server's write."""
     written = max((t for t in server_writes if t <= arrival), default=arrival)
