@@ -51,4 +51,4 @@ proto: $(VENV)/.installed-dev
 		proto/tokenstream/v1/stream.proto
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info .cache tests/support/node/*/node_modules

@@ -14,7 +14,7 @@ INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 #: Operations whose spans carry gen_ai.* but are not a model generating output.
 NOT_GENERATION = frozenset({"embeddings", "embedding", "execute_tool", "invoke_agent", "create_agent",
-                            "invoke_workflow", "retrieval", "rerank"})
+                            "invoke_workflow", "retrieval", "rerank", "agent_step"})
 
 
 def operation(attrs: AttrMap) -> str | None:

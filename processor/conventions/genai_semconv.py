@@ -20,8 +20,12 @@ from processor.model.otlp_attrs import AttrMap, get_bool, get_float
 
 TTFT_KEYS = ("gen_ai.response.time_to_first_chunk", "gen_ai.client.operation.time_to_first_chunk")
 _MARKERS = (*PROVIDER_KEYS, "gen_ai.operation.name", "gen_ai.request.model")
-#: Attributes of other conventions' non-LLM spans (Vercel's root `ai.streamText`, OpenInference chains).
-_FOREIGN = ("ai.operationId", "openinference.span.kind")
+#: Attributes of other conventions' spans, LLM or not (Vercel's root `ai.streamText`, OpenInference and traceAI
+#: chains).
+_FOREIGN = ("ai.operationId", "openinference.span.kind", "gen_ai.span.kind")
+_OPENAI_V2_SCOPES = ("opentelemetry.instrumentation.openai_v2", "opentelemetry.util.genai")
+#: openai-v2 ends a stream the app closed UNSET with "error" in its log: the same as a clean early end.
+_OPENAI_V2_LOOKALIKES = {"truncated/cutoff": "aborted"}
 
 
 class GenAiSemconv(SpanConvention):
@@ -38,6 +42,8 @@ class GenAiSemconv(SpanConvention):
         # Vercel's new integration: the mean gap between chunks, the closest thing to a reported TPOT.
         call.reported_tpot_s = get_float(attrs, "gen_ai.client.operation.time_per_output_chunk")
         call.reported_duration_s = get_float(attrs, "gen_ai.client.operation.duration")
+        if scope.name.startswith(_OPENAI_V2_SCOPES):
+            call.lookalikes = _OPENAI_V2_LOOKALIKES
         stream = get_bool(attrs, "gen_ai.request.stream")
         # A time to first chunk is only reported for streams (semconv: "SHOULD NOT be reported otherwise").
         call.streaming = stream if stream is not None else (True if call.reported_ttft_s is not None else None)

@@ -73,10 +73,10 @@ def _output_text(attrs: AttrMap) -> str | None:
     texts: list[str] = []
     while (text := get_str(attrs, _OUTPUT_CONTENT.format(len(texts)))) is not None:
         texts.append(text)
-    return "".join(texts) if texts else _output_value_text(attrs)
+    return "".join(texts) if texts else output_value_text(attrs)
 
 
-def _output_value_text(attrs: AttrMap) -> str | None:
+def output_value_text(attrs: AttrMap) -> str | None:
     value = get_str(attrs, "output.value")
     if value is None:
         return None

@@ -3,7 +3,8 @@
 The events include the role-only first chunk, the empty finish chunk and the usage-only chunk (15 events for 12
 content chunks), and carry no attributes. Older releases named them `llm.content.completion.chunk`. The span says
 `gen_ai.is_streaming` (older: `llm.is_streaming`). Known bug: a stream cut off mid-body ends with status OK and no
-error (CONVENTIONS.md 4.1); only the missing finish reason and usage tell.
+error (CONVENTIONS.md 4.1); only the missing finish reason and usage tell. A stream the app closes ends OK at the
+close: the same as a cut-off one, so a cut-off record names `aborted` as its `ambiguous_outcome`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from processor.model.otlp_attrs import AttrMap, get_bool
 
 CHUNK_EVENTS = frozenset({"gen_ai.content.completion.chunk", "llm.content.completion.chunk"})
 STREAM_FLAG_KEYS = ("gen_ai.is_streaming", "llm.is_streaming")
+#: A stream the app closed ends OK at the close, like one that was cut off.
+LOOKALIKES = {"truncated/cutoff": "aborted"}
 
 
 class OpenLlmetry(SpanConvention):
@@ -36,5 +39,6 @@ class OpenLlmetry(SpanConvention):
         call = new_call(span, resource, attrs, self.name, has_exception_events=exception)
         call.streaming = streaming if streaming is not None else True  # chunk events only come from streams
         call.chunk_times = chunk_times
+        call.lookalikes = LOOKALIKES
         fill_gen_ai(call, attrs)
         return call

@@ -8,16 +8,22 @@ from processor.conventions.base import Convention, LlmCall
 from processor.conventions.common import looks_like_llm
 from processor.conventions.genai_semconv import GenAiSemconv
 from processor.conventions.langchain import LangChain
+from processor.conventions.langfuse import Langfuse
+from processor.conventions.logfire import Logfire
+from processor.conventions.mlflow import Mlflow
 from processor.conventions.openinference import OpenInference
 from processor.conventions.openlit import OpenLit
 from processor.conventions.openllmetry import OpenLlmetry
+from processor.conventions.traceai import TraceAi
 from processor.conventions.vercel_ai import VercelAi
+from processor.conventions.vercel_genai import VercelGenAi
 from processor.conventions.vllm import Vllm
 from processor.model.otlp_attrs import attr_map
 
 #: Most specific first: LangChain tracers write OpenInference or gen_ai spans, Traceloop's chunk events and
 #: OpenLIT, Vercel and vLLM spans all carry gen_ai.* too, so the generic semconv reader comes last.
-ORDER = (LangChain, OpenLlmetry, OpenInference, OpenLit, VercelAi, Vllm, GenAiSemconv)
+ORDER = (LangChain, OpenLlmetry, OpenInference, TraceAi, Mlflow, Langfuse, Logfire, OpenLit, VercelAi, VercelGenAi,
+         Vllm, GenAiSemconv)
 KNOWN = tuple(cls.name for cls in ORDER)
 AUTO = "auto"
 

@@ -104,9 +104,10 @@ def measure(call: LlmCall, *, stall_gap_s: float, stall_factor: float | None = N
     elif call.reported_ttft_s is not None:
         result.source = "reported"
         result.ttft_s = call.reported_ttft_s
-        anchored = call.ttft_clock is not TtftClock.AFTER_HEADERS and start is not None
-        if anchored:  # the reported TTFT starts at the span start, so it places the first chunk
-            result.first_chunk = start + round(call.reported_ttft_s / _NS)
+        anchored = (call.ttft_clock is not TtftClock.AFTER_HEADERS or call.ttft_from is not None) and start is not None
+        if anchored:  # the reported TTFT starts at the span start (or `ttft_from`), so it places the first chunk
+            result.first_chunk = (call.ttft_from or start) + round(call.reported_ttft_s / _NS)
+            result.ttft_s = _since(start, result.first_chunk)
         result.tpot_s = call.reported_tpot_s
         if result.tpot_s is None and anchored:
             result.tpot_s = _mean_rate(result.first_chunk, end, tokens)

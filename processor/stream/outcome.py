@@ -23,10 +23,17 @@ class Outcome:
     def failed(self) -> bool:
         return self.outcome != COMPLETED
 
+    def lookalike(self, call: LlmCall) -> str | None:
+        """The other outcome the call's library exports the same way as this one, if any."""
+        key = self.outcome if self.truncation_reason is None else f"{self.outcome}/{self.truncation_reason}"
+        return call.lookalikes.get(key)
+
 
 def delivered_chunks(call: LlmCall) -> bool:
     """At least one chunk reached the app, as far as the span tells."""
     if call.chunk_times or call.first_token_time is not None or call.reported_ttft_s is not None:
+        return True
+    if call.response_started:
         return True
     record = call.record
     if record.HasField("chunk_count") and record.chunk_count > 0:
@@ -42,12 +49,23 @@ def finish_reason(call: LlmCall) -> str | None:
     return None if reason in _NO_FINISH else reason
 
 
+def _reached_token_limit(call: LlmCall) -> bool:
+    """Real usage at the request's `max_tokens`: the model was stopped there (for a library that exports no finish
+    reason)."""
+    record = call.record
+    return (call.max_output_tokens is not None and record.HasField("output_tokens") and not call.usage_estimated
+            and record.output_tokens >= call.max_output_tokens and call.status is not SpanStatus.ERROR)
+
+
 def classify_outcome(call: LlmCall) -> Outcome:
-    """The issue's table: length / content_filter -> truncated; consumer closed or error after the first chunk
+    """The issue's table: length / content_filter (or, without a finish reason, output at the token limit) ->
+    truncated; consumer closed or error after the first chunk
     -> aborted; error before any chunk -> error; chunks then no finish reason and no real usage -> cutoff."""
     reason = finish_reason(call)
     if reason in _TRUNCATING:
         return Outcome(TRUNCATED, _TRUNCATING[reason])
+    if reason is None and _reached_token_limit(call):
+        return Outcome(TRUNCATED, "length")
     delivered = delivered_chunks(call)
     if call.consumer_closed:
         return Outcome(ABORTED)

@@ -34,6 +34,7 @@ def detect(trace: TraceState, *, window_s: float, markers: frozenset[str]) -> di
     """RetryInfo for every streamed call of the trace, by span id."""
     found: dict[bytes, RetryInfo] = {}
     last_of_chain: dict[tuple, tuple[LlmCall, RetryInfo]] = {}
+    orphans = sorted(trace.orphan_attempts(), key=lambda a: a.end)
     for call in trace.streamed_calls():
         record = call.record
         info = found[record.span_id] = RetryInfo()
@@ -44,9 +45,23 @@ def detect(trace: TraceState, *, window_s: float, markers: frozenset[str]) -> di
             if delivered_chunks(previous[0]):
                 info.partial_attempt_span_id = previous[0].record.span_id
             info.unmarked = not markers.intersection(call.retry_markers)
+        elif (lost := _lost_attempt_before(call, orphans, window_s)) is not None:
+            orphans.remove(lost)
+            info.attempt = 1
+            info.partial_attempt_span_id = lost.parent_span_id
+            info.unmarked = not markers.intersection(call.retry_markers)
         last_of_chain[key] = (call, info)
         _sdk_level(trace, call, info, markers)
     return found
+
+
+def _lost_attempt_before(call: LlmCall, orphans: list, window_s: float):  # noqa: ANN202 - HttpAttempt | None
+    """An HTTP attempt whose LLM span was never exported, answered (2xx) and over within `window` before this call
+    started: an earlier attempt that had begun streaming and did not complete (OpenLIT drops such spans)."""
+    start = call.record.start_time_unix_nano
+    earlier = [a for a in orphans if not a.failed and a.parent_span_id != call.record.span_id
+               and -_OVERLAP_NS <= start - a.end <= window_s * _NS]
+    return earlier[-1] if earlier else None
 
 
 def _retries(earlier: LlmCall, later: LlmCall, window_s: float) -> bool:
@@ -59,13 +74,17 @@ def _retries(earlier: LlmCall, later: LlmCall, window_s: float) -> bool:
 
 def _sdk_level(trace: TraceState, call: LlmCall, info: RetryInfo, markers: frozenset[str]) -> None:
     attempts = trace.http_under(call.record.span_id)
+    if not attempts and call.failed_attempts:  # the library exported each attempt as a span (Vercel's doStream)
+        info.http_attempts = call.failed_attempts + 1
+        info.ttft_includes_retry = True  # the record starts with the app's call, before the failed attempts
+        return
     if not attempts:
         return
     info.http_attempts = len(attempts)
     if len(attempts) < 2 or not any(a.failed for a in attempts[:-1]):
         return
     measured_from_start = bool(call.chunk_times) or call.first_token_time is not None \
-        or call.ttft_clock is not TtftClock.AFTER_HEADERS
+        or call.ttft_clock is not TtftClock.AFTER_HEADERS or call.ttft_from is not None
     info.ttft_includes_retry = measured_from_start
     retried = attempts[1:]
     if any(not markers.intersection(a.attribute_keys) for a in retried):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.conventions.base import LlmCall
+from processor.conventions.base import LlmCall, Piece, TtftClock
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
+from processor.stream.joined_calls import one_per_call
 
 #: The key in `Batch.extra` under which the stream processors hand each other their work items.
 WORK = "stream_work"
@@ -23,6 +24,8 @@ class HttpAttempt:
     end: int
     failed: bool
     attribute_keys: frozenset[str]
+    #: The URL is an LLM API's (`/chat/completions`, `/responses`, ...).
+    llm_api: bool = False
 
 
 @dataclass(slots=True)
@@ -31,16 +34,34 @@ class TraceState:
 
     trace_id: bytes
     deadline: float = 0.0
+    first_seen: float = 0.0  # monotonic time of the trace's first piece
     calls: dict[bytes, LlmCall] = field(default_factory=dict)  # by span id, in arrival order
     http: list[HttpAttempt] = field(default_factory=list)
     pending_logs: dict[bytes, list[Any]] = field(default_factory=dict)  # gen_ai logs whose span has not come
+
+    def awaits_stream(self) -> bool:
+        """A call's request half is here and its stream half not yet (Logfire's log span comes at the stream's end)."""
+        pieces = [c.piece for c in self.calls.values()]
+        return pieces.count(Piece.REQUEST) > pieces.count(Piece.STREAM)
 
     def http_under(self, span_id: bytes) -> list[HttpAttempt]:
         return sorted((a for a in self.http if a.parent_span_id == span_id), key=lambda a: a.start)
 
     def streamed_calls(self) -> list[LlmCall]:
-        return sorted((c for c in self.calls.values() if c.streaming is not False),
-                      key=lambda c: c.record.start_time_unix_nano)
+        """One call per streamed LLM call, the spans a library split it into joined (processor.stream.joined_calls),
+        by start time. A TTFT counted from after the response headers is anchored at the last HTTP attempt's end
+        (when the headers came), so that it counts from the call's start, SDK retries included."""
+        calls = [c for c in one_per_call(self.calls.values()) if c.streaming is not False]
+        for call in calls:
+            if call.ttft_clock is TtftClock.AFTER_HEADERS and call.reported_ttft_s is not None:
+                attempts = self.http_under(call.record.span_id)
+                call.ttft_from = attempts[-1].end if attempts and not attempts[-1].failed else None
+        return calls
+
+    def orphan_attempts(self) -> list[HttpAttempt]:
+        """HTTP attempts of an LLM API whose parent span never arrived: a call the library did not export (OpenLIT
+        ends a stream's span only when it completes)."""
+        return [a for a in self.http if a.llm_api and a.parent_span_id not in self.calls]
 
 
 @dataclass(slots=True)

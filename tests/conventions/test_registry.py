@@ -11,7 +11,8 @@ from tests.data.realclients import LIBRARIES, load_capture, scenarios
 
 def test_auto_selects_every_convention_most_specific_first():
     names = [c.name for c in select(["auto"])]
-    assert names == ["langchain", "openllmetry", "openinference", "openlit", "vercel_ai", "vllm", "genai_semconv"]
+    assert names == ["langchain", "openllmetry", "openinference", "traceai", "mlflow", "langfuse", "logfire", "openlit",
+                     "vercel_ai", "vercel_ai_genai", "vllm", "genai_semconv"]
     assert tuple(names) == KNOWN
 
 

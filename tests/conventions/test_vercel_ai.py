@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from processor.conventions import read_llm_call, select
-from processor.conventions.base import SpanStatus, TtftClock
+from processor.conventions.base import Piece, SpanStatus, TtftClock
 from tests.conventions.spans import MS, T0, make_span, resource, scope
 
 V7_DO_STREAM = {
@@ -76,10 +76,12 @@ def test_ttft_only_on_the_first_chunk_event_is_read_from_its_attribute():
     assert _read(span).reported_ttft_s == 0.3
 
 
-def test_the_root_stream_text_span_is_not_an_llm_call():
+def test_the_root_stream_text_span_is_a_wrapper_piece_of_the_call():
     root = make_span("ai.streamText", {"ai.operationId": "ai.streamText", "ai.model.id": "gpt-4o-mini",
                                        "ai.response.text": "hi", "gen_ai.request.model": "gpt-4o-mini"})
-    assert _read(root) is None
+    call = _read(root)
+    assert call.piece is Piece.WRAPPER
+    assert call.consumer_closed is True  # no finish reason and no error: the app aborted the stream
 
 
 def test_errors_are_read_from_the_exception_event():

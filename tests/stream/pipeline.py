@@ -62,3 +62,19 @@ def receipt_batch(request, *calls) -> Batch:
     batch = Batch(Signal.TRACES, request)
     batch.extra[WORK] = [StreamWork.of(c, trace, spans[c.record.span_id]) for c in calls]
     return batch
+
+
+async def replay_capture(capture, conventions, read, *, stall_gap: float = 1.0):
+    """A capture's traces then logs through the default chain, as two pipelines sharing one stream_reconstruct id;
+    shutdown flushes the records into the returned sink."""
+    from processor.testing import SinkConsumer
+
+    sink, shared = SinkConsumer(), {}
+    head = default_chain(sink, stall_gap=stall_gap, shared=shared, conventions=conventions, read=read)
+    logs = reconstruct(SinkConsumer(), shared=shared, signals=(Signal.LOGS,), conventions=conventions, read=read)
+    for request in capture.traces:
+        await head.consume(Batch(Signal.TRACES, request))
+    for request in capture.logs:
+        await logs.consume(Batch(Signal.LOGS, request))
+    await head.shutdown()
+    return sink

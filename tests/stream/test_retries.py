@@ -48,13 +48,22 @@ def test_two_http_attempts_under_one_call_the_first_failed_flags_the_ttft():
     assert (info.http_attempts, info.ttft_includes_retry, info.unmarked, info.attempt) == (2, True, True, 0)
 
 
-def test_a_ttft_from_after_the_headers_does_not_include_the_retry():
+def test_a_ttft_from_after_the_headers_is_anchored_at_the_last_attempt_so_it_includes_the_retry():
     call = make_call(b"\x01" * 8, reported_ttft_s=0.3, ttft_clock=TtftClock.AFTER_HEADERS)
     marked = frozenset({"http.request.resend_count"})
     http = [HttpAttempt(b"\x0b" * 8, b"\x01" * 8, T0, T0 + MS, True, frozenset()),
             HttpAttempt(b"\x0c" * 8, b"\x01" * 8, T0 + 2 * MS, T0 + 3 * MS, False, marked)]
-    info = detect(trace_of(call, http=http), window_s=60, markers=MARKERS)[call.record.span_id]
-    assert (info.http_attempts, info.ttft_includes_retry, info.unmarked) == (2, False, False)
+    trace = trace_of(call, http=http)
+    info = detect(trace, window_s=60, markers=MARKERS)[call.record.span_id]
+    assert (info.http_attempts, info.ttft_includes_retry, info.unmarked) == (2, True, False)
+    (anchored,) = trace.streamed_calls()
+    assert anchored.ttft_from == T0 + 3 * MS  # the headers of the attempt that succeeded
+
+
+def test_a_ttft_from_after_the_headers_without_http_spans_is_not_anchored():
+    call = make_call(b"\x01" * 8, reported_ttft_s=0.3, ttft_clock=TtftClock.AFTER_HEADERS)
+    (read,) = trace_of(call).streamed_calls()
+    assert read.ttft_from is None
 
 
 def test_one_http_attempt_is_counted_and_nothing_else():

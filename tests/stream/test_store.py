@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from processor.stream.store import TraceStore
+from processor.conventions.base import Piece
+from processor.stream.store import AWAIT_STREAM_S, TraceStore
 from processor.stream.work import HttpAttempt
 from tests.stream.builders import make_call
 
@@ -43,3 +44,19 @@ def test_traces_with_only_logs_are_not_emitted():
     store = TraceStore(wait_s=0, max_traces=10)
     store.touch(b"a", now=0).pending_logs[b"s" * 8] = [object()]
     assert store.pop_expired(1) == []
+
+
+def test_a_trace_waiting_for_the_stream_half_of_a_call_is_held_on_until_it_comes():
+    store = TraceStore(wait_s=1, max_traces=10)
+    store.touch(b"a", now=0).calls[b"r" * 8] = make_call(b"r" * 8, piece=Piece.REQUEST)
+    assert store.pop_expired(30.0) == []  # Logfire's log span comes when the stream ends
+    store.touch(b"a", now=31).calls[b"s" * 8] = make_call(b"s" * 8, piece=Piece.STREAM)
+    assert store.pop_expired(31.5) == []
+    assert [t.trace_id for t in store.pop_expired(32.0)] == [b"a"]
+
+
+def test_a_stream_half_that_never_comes_is_given_up_after_a_bound():
+    store = TraceStore(wait_s=1, max_traces=10)
+    store.touch(b"a", now=0).calls[b"r" * 8] = make_call(b"r" * 8, piece=Piece.REQUEST)
+    assert store.pop_expired(AWAIT_STREAM_S - 1) == []
+    assert [t.trace_id for t in store.pop_expired(AWAIT_STREAM_S + 1)] == [b"a"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 CLIENT_KEYS = {"stream", "include_usage", "max_tokens", "close_after", "app_retries", "sdk_max_retries",
@@ -97,8 +98,13 @@ def _public_name(exc: BaseException) -> str:
     return f"{type(exc).__module__.split('.')[0]}.{type(exc).__qualname__}"
 
 
-def run_app(base_url: str, scenario: dict[str, Any], log: EventLog) -> dict[str, str]:
-    """Run the scenario under a `harness.scenario` parent span; return that span's hex trace and span ids."""
+def run_app(base_url: str, scenario: dict[str, Any], log: EventLog, *,
+            attempt_trace_id: Callable[[], str | None] | None = None) -> dict[str, str]:
+    """Run the scenario under a `harness.scenario` parent span; return that span's hex trace and span ids.
+
+    `attempt_trace_id`: for a library whose LLM spans root traces of their own, the trace id of its last call,
+    logged after each attempt as an `llm_trace` event.
+    """
     import openai
     from opentelemetry import trace
 
@@ -117,6 +123,9 @@ def run_app(base_url: str, scenario: dict[str, Any], log: EventLog) -> dict[str,
             except Exception as exc:  # noqa: BLE001 - the app records any SDK failure, then maybe retries
                 log.add("exception", attempt=attempt, type=_public_name(exc),
                         message=str(exc))
+            finally:
+                if attempt_trace_id is not None:
+                    log.add("llm_trace", attempt=attempt, trace_id=attempt_trace_id())
         context = parent.get_span_context()
     client.close()
     log.add("scenario_end")

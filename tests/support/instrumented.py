@@ -14,13 +14,14 @@ import dataclasses
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests.support.node_apps import app_command, is_node
 from tests.support.stream_records import RequestRecord
 from tests.support.stream_server import StreamServer
+from tests.support.venvs import python_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 90.0
@@ -72,9 +73,14 @@ class RunResult:
 
 
 def command(instr: str, scenario: dict[str, Any], otlp: str, *, base_url: str | None, out: str,
-            otlp_headers: dict[str, str] | None = None, metrics: bool = False) -> list[str]:
-    argv = [sys.executable, "-m", "tests.support.instrumented_run", "--instr", instr,
-            "--scenario", json.dumps(scenario), "--otlp", otlp, "--out", out]
+            otlp_headers: dict[str, str] | None = None, metrics: bool = False,
+            otlp_http: str | None = None) -> list[str]:
+    """The run in the library's own virtualenv (tests.support.venvs) or Node.js folder (tests.support.node_apps),
+    installed first if it is not cached."""
+    program = app_command(instr) if is_node(instr) else [str(python_for(instr)), "-m", "tests.support.instrumented_run"]
+    argv = [*program, "--instr", instr, "--scenario", json.dumps(scenario), "--otlp", otlp, "--out", out]
+    if otlp_http is not None:
+        argv += ["--otlp-http", otlp_http]
     if base_url is not None:
         argv += ["--base-url", base_url]
     for name, value in (otlp_headers or {}).items():
@@ -124,7 +130,8 @@ async def run_instrumented_async(instr: str, scenario: dict[str, Any], otlp: str
                                  **options: Any) -> RunResult:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        argv = command(instr, scenario, otlp, base_url=server.base_url if server else None, out=str(out), **options)
+        argv = await asyncio.to_thread(command, instr, scenario, otlp, base_url=server.base_url if server else None,
+                                       out=str(out), **options)
         process = await asyncio.create_subprocess_exec(*argv, cwd=REPO_ROOT, env=_env(),
                                                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:

@@ -20,11 +20,13 @@ from typing import Any
 
 from tests.support.app_driver import EventLog, run_app
 from tests.support.instrumentors import activate
-from tests.support.otel_setup import setup_otel
+from tests.support.library_setups import SETUPS
+from tests.support.otel_setup import Providers, setup_otel
 
 VERSIONED = ("openai", "opentelemetry-sdk", "opentelemetry-instrumentation-openai",
              "openinference-instrumentation-openai", "opentelemetry-instrumentation-openai-v2",
-             "opentelemetry-util-genai")
+             "opentelemetry-util-genai", "traceai-openai", "fi-instrumentation-otel", "mlflow-tracing", "langfuse",
+             "logfire", "openlit")
 
 
 def _versions() -> dict[str, str]:
@@ -43,13 +45,22 @@ def _fetch_records(base_url: str, key: str) -> list[dict[str, Any]]:
         return json.loads(response.read())
 
 
+def _setup(args: argparse.Namespace) -> Providers:
+    service = f"tokenstream-harness-{args.instr}"
+    if args.instr in SETUPS:  # a library that sets up its own export (tests.support.library_setups)
+        http = args.otlp_http or (args.otlp if args.otlp.startswith("http") else f"http://{args.otlp}")
+        return SETUPS[args.instr](args.otlp, http, service)
+    headers = dict(item.split("=", 1) for item in args.otlp_header)
+    providers = setup_otel(args.otlp, service_name=service, headers=headers, span_processor=args.span_processor,
+                           metrics_enabled=args.metrics)
+    activate(args.instr, providers)
+    return providers
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     scenario = json.loads(args.scenario)
     scenario.setdefault("key", f"run-{uuid.uuid4().hex[:12]}")  # attempts are counted per key on the server
-    headers = dict(item.split("=", 1) for item in args.otlp_header)
-    providers = setup_otel(args.otlp, service_name=f"tokenstream-harness-{args.instr}", headers=headers,
-                           span_processor=args.span_processor, metrics_enabled=args.metrics)
-    activate(args.instr, providers)
+    providers = _setup(args)
     log = EventLog()
     own_server = None
     base_url = args.base_url
@@ -59,7 +70,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         own_server = StreamServer().start()
         base_url = own_server.base_url
     try:
-        ids = run_app(base_url, scenario, log)
+        ids = run_app(base_url, scenario, log, attempt_trace_id=providers.attempt_trace_id)
         flushed = providers.flush_and_shutdown()
         if own_server is not None:
             records = [r.as_dict() for r in own_server.wait_finished(1, key=scenario["key"], timeout=10)]
@@ -77,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instr", required=True, help="traceloop, traceloop_events, openinference, openai_v2, ...")
     parser.add_argument("--scenario", default="{}", help="flat JSON: client keys + server knobs")
     parser.add_argument("--otlp", required=True, help="gRPC host:port, or an http:// base URL for OTLP/HTTP")
+    parser.add_argument("--otlp-http", default=None, help="OTLP/HTTP base URL, for libraries that export over HTTP")
     parser.add_argument("--otlp-header", action="append", default=[], help="k=v header/metadata on every export")
     parser.add_argument("--base-url", default=None, help="the scripted server's /v1 URL; default: start one")
     parser.add_argument("--span-processor", choices=("batch", "simple"), default="batch")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk._logs import LoggerProvider
@@ -18,13 +20,19 @@ FLUSH_TIMEOUT_MS = 10_000
 
 @dataclasses.dataclass
 class Providers:
-    tracer_provider: TracerProvider
+    tracer_provider: Any  # the SDK's TracerProvider, or a library's subclass of it
     logger_provider: LoggerProvider
     meter_provider: MeterProvider | None
+    #: Flushes of a library's own exporters (Langfuse, MLflow's isolated provider), run first; each returns True
+    #: when it completed.
+    flushers: list[Callable[[], bool]] = dataclasses.field(default_factory=list)
+    #: For a library whose LLM spans root traces of their own (MLflow): the hex trace id of the last call.
+    attempt_trace_id: Callable[[], str | None] | None = None
 
     def flush_and_shutdown(self) -> bool:
         """Force-flush every signal, then shut down; True when all flushes completed in time."""
-        flushed = self.tracer_provider.force_flush(FLUSH_TIMEOUT_MS)
+        flushed = all([flush() for flush in self.flushers])
+        flushed = self.tracer_provider.force_flush(FLUSH_TIMEOUT_MS) and flushed
         flushed = self.logger_provider.force_flush(FLUSH_TIMEOUT_MS) and flushed
         if self.meter_provider is not None:
             flushed = self.meter_provider.force_flush(FLUSH_TIMEOUT_MS) and flushed
@@ -55,13 +63,20 @@ def _exporters(endpoint: str, headers: dict[str, str]):  # noqa: ANN202 - three 
 
 
 def setup_otel(endpoint: str, *, service_name: str, headers: dict[str, str] | None = None,
-               span_processor: str = "batch", metrics_enabled: bool = False) -> Providers:
-    """Install global providers exporting to `endpoint`; metrics only when asked (not every receiver takes them)."""
+               span_processor: str = "batch", metrics_enabled: bool = False, tracer_provider: bool = True) -> Providers:
+    """Install global providers exporting to `endpoint`; metrics only when asked (not every receiver takes them).
+
+    `tracer_provider=False`: the library installed the global TracerProvider itself; only logs (and metrics) here.
+    """
     resource = Resource.create({"service.name": service_name})
     span_exporter, log_exporter, metric_exporter = _exporters(endpoint, headers or {})
-    tracer_provider = TracerProvider(resource=resource)
-    processor = SimpleSpanProcessor(span_exporter) if span_processor == "simple" else BatchSpanProcessor(span_exporter)
-    tracer_provider.add_span_processor(processor)
+    provider = None
+    if tracer_provider:
+        provider = TracerProvider(resource=resource)
+        processor = SimpleSpanProcessor(span_exporter) if span_processor == "simple" \
+            else BatchSpanProcessor(span_exporter)
+        provider.add_span_processor(processor)
+        trace.set_tracer_provider(provider)
     logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(BatchLogRecordProcessor(log_exporter))
     meter_provider = None
@@ -69,6 +84,5 @@ def setup_otel(endpoint: str, *, service_name: str, headers: dict[str, str] | No
         reader = PeriodicExportingMetricReader(metric_exporter(), export_interval_millis=60_000)
         meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
         metrics.set_meter_provider(meter_provider)
-    trace.set_tracer_provider(tracer_provider)
     _logs.set_logger_provider(logger_provider)
-    return Providers(tracer_provider, logger_provider, meter_provider)
+    return Providers(provider, logger_provider, meter_provider)

@@ -94,7 +94,7 @@ class OtlpCapture:
         return self
 
     async def _start_http(self) -> None:
-        app = web.Application()
+        app = web.Application(handler_args={"auto_decompress": False})  # gzip is inflated below, once
         for signal, request_type in _HTTP_SIGNALS.items():
             app.router.add_post(f"/v1/{signal}", self._http_handler(signal, request_type))
         self._http = web.AppRunner(app)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from processor.component import Consumer, CreateSettings
-from processor.conventions.base import Convention, LlmCall
+from processor.conventions.base import Convention, LlmCall, Piece
 from processor.model.batch import Batch, Signal
 from processor.model.otlp_attrs import as_str, find
 from processor.processors.stream_reconstruct.config import StreamReconstructConfig
@@ -98,7 +98,8 @@ class StreamReconstructProcessor:
             for log in trace.pending_logs.pop(span.span_id, ()):
                 self._join(call, log)
             self._adopt_parent_logs(trace, call)
-            batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span))
+            if call.piece is Piece.WHOLE:  # a piece is only known whole once joined, in the final record
+                batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span))
 
     def _join_logs(self, request: Any, now: float) -> None:
         for log in joinable_logs(request):

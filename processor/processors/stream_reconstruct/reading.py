@@ -13,6 +13,9 @@ _CLIENT = Span.SPAN_KIND_CLIENT
 _ERROR = Status.STATUS_CODE_ERROR
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
 _HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
+_URL_KEYS = frozenset({"url.full", "http.url"})
+#: Paths of LLM APIs: an HTTP attempt to one is a provider call (OpenAI-compatible chat, completions, responses).
+_LLM_PATHS = ("/chat/completions", "/completions", "/responses", "/messages")
 
 
 def spans(request: Any) -> Iterator[tuple[Any, Any, Any]]:
@@ -30,13 +33,15 @@ def http_attempt(span: Any) -> HttpAttempt | None:
     if span.kind != _CLIENT or not span.parent_span_id or span.name.partition(" ")[0] not in _HTTP_METHODS:
         return None
     failed = span.status.code == _ERROR
-    keys = []
+    keys, llm_api = [], False
     for kv in span.attributes:
         keys.append(kv.key)
         if kv.key in _HTTP_STATUS_KEYS and kv.value.int_value >= 400:
             failed = True
+        elif kv.key in _URL_KEYS:
+            llm_api = kv.value.string_value.split("?", 1)[0].endswith(_LLM_PATHS)
     return HttpAttempt(span.span_id, span.parent_span_id, span.start_time_unix_nano, span.end_time_unix_nano,
-                       failed, frozenset(keys))
+                       failed, frozenset(keys), llm_api)
 
 
 def joinable_logs(request: Any) -> Iterator[Any]:

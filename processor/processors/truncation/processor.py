@@ -29,12 +29,15 @@ class TruncationProcessor(ComponentBase):
             record.outcome = outcome.outcome
             if outcome.truncation_reason is not None:
                 record.truncation_reason = outcome.truncation_reason
+            lookalike = outcome.lookalike(work.call)
+            if lookalike is not None:
+                record.ambiguous_outcome = lookalike
             if work.final:
                 anomaly = outcome_anomaly(record, outcome)
                 if anomaly is not None:
                     batch.anomalies.append(anomaly)
             else:
-                values = record_fields(record, ("outcome", "truncation_reason"))
+                values = record_fields(record, ("outcome", "truncation_reason", "ambiguous_outcome"))
                 reason = finish_reason(work.call)
                 if reason is not None:
                     values[FINISH_REASONS] = [reason]
@@ -43,14 +46,16 @@ class TruncationProcessor(ComponentBase):
 
 
 def outcome_anomaly(record: StreamRecord, outcome: Outcome) -> StreamAnomaly | None:
+    note = (f" (or {record.ambiguous_outcome}: the {record.convention} export does not tell them apart)"
+            if record.HasField("ambiguous_outcome") else "")
     if outcome.outcome == TRUNCATED:
         time = _first_set(record, "last_chunk_time_unix_nano", "end_time_unix_nano")
         return anomaly_for(record, "truncation", severity="warning", time_unix_nano=time,
-                           detail=f"stream truncated: {outcome.truncation_reason}")
+                           detail=f"stream truncated: {outcome.truncation_reason}{note}")
     if outcome.outcome == ABORTED:
         why = record.error_type if record.HasField("error_type") else "closed before the end"
         return anomaly_for(record, "abort", severity="warning", time_unix_nano=_first_set(record, "end_time_unix_nano"),
-                           detail=f"stream aborted: {why}")
+                           detail=f"stream aborted: {why}{note}")
     return None
 
 

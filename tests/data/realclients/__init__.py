@@ -17,6 +17,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 ROOT = Path(__file__).parent
 #: folder -> library, as in the fixtures' README.
 LIBRARIES = ("tl", "tl_events", "v2", "v2_latest", "oi", "openlit", "lc_oi", "lc_tl")
+#: Captures of the real-instrumentation harness (`python -m tests.support.capture_library LIB`): folder -> the
+#: harness library name (`openlit` is taken by the reference capture), one subfolder per scenario of
+#: tests.support.harness_scenarios.
+HARNESS_LIBRARIES = {"traceai": "traceai", "traceai_register": "traceai_register", "mlflow": "mlflow",
+                     "langfuse": "langfuse", "logfire": "logfire", "openlit_harness": "openlit", "vercel6": "vercel6",
+                     "vercel7": "vercel7", "vercel7_legacy": "vercel7_legacy"}
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 from processor.model.batch import Batch, Signal
 from processor.testing import SinkConsumer
 from tests.data.realclients import load_capture
-from tests.stream.pipeline import default_chain, reconstruct
+from tests.stream.pipeline import default_chain, reconstruct, replay_capture
 
 conventions = pytest.importorskip("processor.conventions")
 if not hasattr(conventions, "read_llm_call"):
@@ -66,18 +66,7 @@ def _client_times(capture) -> tuple[int, int | None]:
 
 
 async def replay(capture) -> SinkConsumer:
-    """Traces then logs, as two pipelines sharing one stream_reconstruct id; shutdown flushes the records."""
-    sink, shared = SinkConsumer(), {}
-    head = default_chain(sink, stall_gap=1.0, shared=shared,
-                         conventions=conventions.select(["auto"]), read=conventions.read_llm_call)
-    logs = reconstruct(SinkConsumer(), shared=shared, signals=(Signal.LOGS,),
-                       conventions=conventions.select(["auto"]), read=conventions.read_llm_call)
-    for request in capture.traces:
-        await head.consume(Batch(Signal.TRACES, request))
-    for request in capture.logs:
-        await logs.consume(Batch(Signal.LOGS, request))
-    await head.shutdown()
-    return sink
+    return await replay_capture(capture, conventions.select(["auto"]), conventions.read_llm_call)
 
 
 @pytest.mark.parametrize(("lib", "scenario", "outcome", "reason", "stalls"), CASES,

@@ -5,7 +5,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StreamRecord(_message.Message):
-    __slots__ = ("trace_id", "span_id", "parent_span_id", "attempt", "service", "tenant", "route", "provider", "request_model", "response_model", "operation", "session_id", "start_time_unix_nano", "first_chunk_time_unix_nano", "last_chunk_time_unix_nano", "end_time_unix_nano", "ttft_s", "tpot_s", "duration_s", "tokens_per_s", "chunk_count", "output_tokens", "input_tokens", "gap_p50_s", "gap_p95_s", "gap_max_s", "stall_count", "stalled_s", "finish_reason", "outcome", "truncation_reason", "error_type", "stalled", "retried_after_partial", "partial_attempt_span_id", "unmarked_retry", "duplicate_chunks", "out_of_order_chunks", "content_mismatch", "ttft_includes_retry", "http_attempts", "reconnect_of", "cost_usd", "convention", "cadence_source")
+    __slots__ = ("trace_id", "span_id", "parent_span_id", "attempt", "service", "tenant", "route", "provider", "request_model", "response_model", "operation", "session_id", "start_time_unix_nano", "first_chunk_time_unix_nano", "last_chunk_time_unix_nano", "end_time_unix_nano", "ttft_s", "tpot_s", "duration_s", "tokens_per_s", "chunk_count", "output_tokens", "input_tokens", "gap_p50_s", "gap_p95_s", "gap_max_s", "stall_count", "stalled_s", "finish_reason", "outcome", "truncation_reason", "error_type", "ambiguous_outcome", "stalled", "retried_after_partial", "partial_attempt_span_id", "unmarked_retry", "duplicate_chunks", "out_of_order_chunks", "content_mismatch", "ttft_includes_retry", "http_attempts", "reconnect_of", "cost_usd", "convention", "cadence_source")
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     SPAN_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_SPAN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class StreamRecord(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     TRUNCATION_REASON_FIELD_NUMBER: _ClassVar[int]
     ERROR_TYPE_FIELD_NUMBER: _ClassVar[int]
+    AMBIGUOUS_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     STALLED_FIELD_NUMBER: _ClassVar[int]
     RETRIED_AFTER_PARTIAL_FIELD_NUMBER: _ClassVar[int]
     PARTIAL_ATTEMPT_SPAN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +84,7 @@ class StreamRecord(_message.Message):
     outcome: str
     truncation_reason: str
     error_type: str
+    ambiguous_outcome: str
     stalled: bool
     retried_after_partial: bool
     partial_attempt_span_id: bytes
@@ -96,7 +98,7 @@ class StreamRecord(_message.Message):
     cost_usd: float
     convention: str
     cadence_source: str
-    def __init__(self, trace_id: _Optional[bytes] = ..., span_id: _Optional[bytes] = ..., parent_span_id: _Optional[bytes] = ..., attempt: _Optional[int] = ..., service: _Optional[str] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., provider: _Optional[str] = ..., request_model: _Optional[str] = ..., response_model: _Optional[str] = ..., operation: _Optional[str] = ..., session_id: _Optional[str] = ..., start_time_unix_nano: _Optional[int] = ..., first_chunk_time_unix_nano: _Optional[int] = ..., last_chunk_time_unix_nano: _Optional[int] = ..., end_time_unix_nano: _Optional[int] = ..., ttft_s: _Optional[float] = ..., tpot_s: _Optional[float] = ..., duration_s: _Optional[float] = ..., tokens_per_s: _Optional[float] = ..., chunk_count: _Optional[int] = ..., output_tokens: _Optional[int] = ..., input_tokens: _Optional[int] = ..., gap_p50_s: _Optional[float] = ..., gap_p95_s: _Optional[float] = ..., gap_max_s: _Optional[float] = ..., stall_count: _Optional[int] = ..., stalled_s: _Optional[float] = ..., finish_reason: _Optional[str] = ..., outcome: _Optional[str] = ..., truncation_reason: _Optional[str] = ..., error_type: _Optional[str] = ..., stalled: _Optional[bool] = ..., retried_after_partial: _Optional[bool] = ..., partial_attempt_span_id: _Optional[bytes] = ..., unmarked_retry: _Optional[bool] = ..., duplicate_chunks: _Optional[int] = ..., out_of_order_chunks: _Optional[int] = ..., content_mismatch: _Optional[bool] = ..., ttft_includes_retry: _Optional[bool] = ..., http_attempts: _Optional[int] = ..., reconnect_of: _Optional[bytes] = ..., cost_usd: _Optional[float] = ..., convention: _Optional[str] = ..., cadence_source: _Optional[str] = ...) -> None: ...
+    def __init__(self, trace_id: _Optional[bytes] = ..., span_id: _Optional[bytes] = ..., parent_span_id: _Optional[bytes] = ..., attempt: _Optional[int] = ..., service: _Optional[str] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., provider: _Optional[str] = ..., request_model: _Optional[str] = ..., response_model: _Optional[str] = ..., operation: _Optional[str] = ..., session_id: _Optional[str] = ..., start_time_unix_nano: _Optional[int] = ..., first_chunk_time_unix_nano: _Optional[int] = ..., last_chunk_time_unix_nano: _Optional[int] = ..., end_time_unix_nano: _Optional[int] = ..., ttft_s: _Optional[float] = ..., tpot_s: _Optional[float] = ..., duration_s: _Optional[float] = ..., tokens_per_s: _Optional[float] = ..., chunk_count: _Optional[int] = ..., output_tokens: _Optional[int] = ..., input_tokens: _Optional[int] = ..., gap_p50_s: _Optional[float] = ..., gap_p95_s: _Optional[float] = ..., gap_max_s: _Optional[float] = ..., stall_count: _Optional[int] = ..., stalled_s: _Optional[float] = ..., finish_reason: _Optional[str] = ..., outcome: _Optional[str] = ..., truncation_reason: _Optional[str] = ..., error_type: _Optional[str] = ..., ambiguous_outcome: _Optional[str] = ..., stalled: _Optional[bool] = ..., retried_after_partial: _Optional[bool] = ..., partial_attempt_span_id: _Optional[bytes] = ..., unmarked_retry: _Optional[bool] = ..., duplicate_chunks: _Optional[int] = ..., out_of_order_chunks: _Optional[int] = ..., content_mismatch: _Optional[bool] = ..., ttft_includes_retry: _Optional[bool] = ..., http_attempts: _Optional[int] = ..., reconnect_of: _Optional[bytes] = ..., cost_usd: _Optional[float] = ..., convention: _Optional[str] = ..., cadence_source: _Optional[str] = ...) -> None: ...
 
 class StreamAnomaly(_message.Message):
     __slots__ = ("trace_id", "span_id", "kind", "severity", "time_unix_nano", "detail", "service", "tenant", "route", "provider", "request_model", "response_model", "operation", "session_id")
