@@ -160,7 +160,9 @@ cdef tuple event_tables(Grow* events, list names):
     cdef carray.array starts = carray.clone(_U32, count, False)
     cdef carray.array ends = carray.clone(_U32, count, False)
     cdef carray.array times_of, positions_of
-    cdef uint32_t* per_slot
+    cdef uint32_t* filled
+    cdef unsigned long long** time_rows
+    cdef unsigned int** position_rows
     cdef dict times = {}
     cdef dict positions = {}
     for i in range(count):
@@ -168,28 +170,32 @@ cdef tuple event_tables(Grow* events, list names):
         ends.data.as_uints[i] = recs[i].end
     if slots == 0:
         return times, positions, starts, ends
-    per_slot = <uint32_t*>malloc(sizeof(uint32_t) * slots)
-    if per_slot == NULL:
-        raise MemoryError()
+    filled = <uint32_t*>malloc(sizeof(uint32_t) * slots)
+    time_rows = <unsigned long long**>malloc(sizeof(void*) * slots)
+    position_rows = <unsigned int**>malloc(sizeof(void*) * slots)
     try:
-        memset(per_slot, 0, sizeof(uint32_t) * slots)
+        if filled == NULL or time_rows == NULL or position_rows == NULL:
+            raise MemoryError()
+        memset(filled, 0, sizeof(uint32_t) * slots)
         for i in range(count):
-            per_slot[recs[i].slot] += 1
+            filled[recs[i].slot] += 1
         for s in range(slots):
-            times_of = carray.clone(_U64, per_slot[s], False)
-            positions_of = carray.clone(_U32, per_slot[s], False)
+            times_of = carray.clone(_U64, filled[s], False)
+            positions_of = carray.clone(_U32, filled[s], False)
             times[names[s]] = times_of
             positions[names[s]] = positions_of
-            per_slot[s] = 0
+            time_rows[s] = times_of.data.as_ulonglongs
+            position_rows[s] = positions_of.data.as_uints
+            filled[s] = 0
         for i in range(count):
             s = recs[i].slot
-            times_of = times[names[s]]
-            positions_of = positions[names[s]]
-            times_of.data.as_ulonglongs[per_slot[s]] = recs[i].time
-            positions_of.data.as_uints[per_slot[s]] = <uint32_t>i
-            per_slot[s] += 1
+            time_rows[s][filled[s]] = recs[i].time
+            position_rows[s][filled[s]] = <uint32_t>i
+            filled[s] += 1
     finally:
-        free(per_slot)
+        free(filled)
+        free(time_rows)
+        free(position_rows)
     return times, positions, starts, ends
 
 

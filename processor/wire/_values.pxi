@@ -89,7 +89,6 @@ cdef int values_into(const uint8_t* p, const uint8_t* end, list array_out, dict 
     cdef size_t n
     cdef uint32_t tag
     cdef int rc
-    cdef _Merged m
     while p < end:
         rc = rd_tag(&p, end, &tag)
         if rc:
@@ -97,9 +96,7 @@ cdef int values_into(const uint8_t* p, const uint8_t* end, list array_out, dict 
         if tag == (1 << 3 | WT_LEN):
             check(rd_len(&p, end, &q, &n))
             if array_out is not None:
-                m = _Merged()
-                merge_any(q, q + n, m)
-                array_out.append(m.result())
+                array_out.append(any_value(q, q + n))
             else:
                 kv_into(q, q + n, kvlist_out)
         else:
@@ -109,13 +106,14 @@ cdef int values_into(const uint8_t* p, const uint8_t* end, list array_out, dict 
 
 cdef int kv_into(const uint8_t* p, const uint8_t* end, dict out) except -1:
     """One KeyValue set in `out`: its last key, its value fields merged (none: None)."""
-    cdef const uint8_t* q
-    cdef size_t n
+    cdef const uint8_t* start = p
+    cdef const uint8_t* value = NULL
+    cdef size_t value_n = 0
     cdef const uint8_t* key = p
     cdef size_t key_n = 0
     cdef uint32_t tag
-    cdef int rc
-    cdef _Merged m = _Merged()
+    cdef int rc, values = 0
+    cdef _Merged m
     while p < end:
         rc = rd_tag(&p, end, &tag)
         if rc:
@@ -123,12 +121,63 @@ cdef int kv_into(const uint8_t* p, const uint8_t* end, dict out) except -1:
         if tag == (1 << 3 | WT_LEN):
             check(rd_len(&p, end, &key, &key_n))
         elif tag == (2 << 3 | WT_LEN):
-            check(rd_len(&p, end, &q, &n))
-            merge_any(q, q + n, m)
+            check(rd_len(&p, end, &value, &value_n))
+            values += 1
         else:
             check(skip_field(&p, end, tag, 0))
-    out[py_str(key, key_n)] = m.result()
+    if values == 0:
+        out[py_str(key, key_n)] = None
+    elif values == 1:
+        out[py_str(key, key_n)] = any_value(value, value + value_n)
+    else:  # the value field repeated: its occurrences merge, in order
+        m = _Merged()
+        p = start
+        while p < end:
+            check(rd_tag(&p, end, &tag))
+            if tag == (2 << 3 | WT_LEN):
+                check(rd_len(&p, end, &value, &value_n))
+                merge_any(value, value + value_n, m)
+            else:
+                check(skip_field(&p, end, tag, 0))
+        out[py_str(key, key_n)] = m.result()
     return 0
+
+
+cdef object any_value(const uint8_t* p, const uint8_t* end):
+    """One AnyValue payload as a Python value: a single scalar member read directly, anything else merged."""
+    cdef const uint8_t* start = p
+    cdef const uint8_t* q
+    cdef size_t n
+    cdef uint32_t tag
+    cdef uint64_t v
+    cdef double d
+    cdef int rc
+    cdef _Merged m
+    if p < end:
+        rc = rd_tag(&p, end, &tag)
+        if rc:
+            broken(rc)
+        q = p
+        if tag == (1 << 3 | WT_LEN):
+            check(rd_len(&p, end, &q, &n))
+            if p == end:
+                return py_str(q, n)
+        elif tag == (3 << 3 | WT_VARINT):
+            check(rd_varint(&p, end, &v))
+            if p == end:
+                return <int64_t>v
+        elif tag == (2 << 3 | WT_VARINT):
+            check(rd_varint(&p, end, &v))
+            if p == end:
+                return v != 0
+        elif tag == (4 << 3 | WT_I64):
+            check(rd_fixed64(&p, end, &v))
+            if p == end:
+                memcpy(&d, &v, 8)
+                return d
+    m = _Merged()
+    merge_any(start, end, m)
+    return m.result()
 
 
 cdef dict attributes_of(const uint8_t* p, const uint8_t* end, uint32_t field_tag):

@@ -181,17 +181,26 @@ cdef int skip_field(const uint8_t** pp, const uint8_t* end, uint32_t tag, int de
     return rc
 
 
-cdef inline bint utf8_valid(const uint8_t* s, size_t n) noexcept nogil:
+cdef inline bint ascii_only(const uint8_t* s, size_t n) noexcept nogil:
+    """No byte >= 0x80: eight bytes at a time, the tail too (nearly every key, name and chunk is ASCII)."""
+    cdef uint64_t seen = 0, word
+    cdef size_t i = 0
+    while i + 8 <= n:
+        memcpy(&word, s + i, 8)
+        seen |= word
+        i += 8
+    if i < n:
+        word = 0
+        memcpy(&word, s + i, n - i)
+        seen |= word
+    return (seen & 0x8080808080808080ULL) == 0
+
+
+cdef bint utf8_valid(const uint8_t* s, size_t n) noexcept nogil:
     """Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF), as upb and Python check it."""
     cdef size_t i = 0
-    cdef uint64_t chunk
     cdef uint8_t c, c1
     while i < n:
-        if n - i >= 8:
-            memcpy(&chunk, s + i, 8)
-            if (chunk & 0x8080808080808080ULL) == 0:
-                i += 8
-                continue
         c = s[i]
         if c < 0x80:
             i += 1
@@ -232,7 +241,7 @@ cdef inline bint utf8_valid(const uint8_t* s, size_t n) noexcept nogil:
 
 cdef inline int rd_string(const uint8_t** pp, const uint8_t* end, const uint8_t** text, size_t* size) noexcept nogil:
     cdef int rc = rd_len(pp, end, text, size)
-    if rc == 0 and not utf8_valid(text[0], size[0]):
+    if rc == 0 and not ascii_only(text[0], size[0]) and not utf8_valid(text[0], size[0]):
         return E_UTF8
     return rc
 
