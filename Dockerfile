@@ -2,12 +2,15 @@
 # Run:   docker run -p 4317:4317 -p 4318:4318 -p 9464:9464 -p 13133:13133 tokenstream run --config pipelines/gateway.yaml
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# The C compiler builds the wire core (processor/wire/_core.pyx) here; the runtime stage gets no compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/tokenstream
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY proto ./proto
 COPY processor ./processor
 RUN /opt/tokenstream/bin/pip install . \
+ && /opt/tokenstream/bin/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY' \
  && find /opt/tokenstream -name '__pycache__' -prune -exec rm -rf {} +
 
 FROM python:3.11-slim

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import struct
 from typing import Any
 
@@ -14,6 +15,9 @@ NATIVE = wire.native_backend()
 REFERENCE = wire.reference_backend()
 #: Skip the compiled backend only when it is not built (make test insists that it is).
 needs_native = pytest.mark.skipif(NATIVE is None, reason=f"the compiled wire core is not built: {wire.WHY}")
+
+#: Hypothesis examples per property (make sanitize runs many more under AddressSanitizer).
+EXAMPLES = int(os.environ.get("TOKENSTREAM_WIRE_EXAMPLES", "150"))
 
 BACKENDS = [pytest.param(NATIVE, id="native", marks=needs_native), pytest.param(REFERENCE, id="reference")]
 

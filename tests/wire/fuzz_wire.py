@@ -12,21 +12,30 @@ libFuzzer coverage of the extension); under a plain build atheris guides by the 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-import atheris
-
-with atheris.instrument_imports(include=["processor.wire"]):
-    from processor import wire
-
-from tests.wire import generate  # noqa: E402
-from tests.wire.conftest import NATIVE, REFERENCE, contents  # noqa: E402
-from tests.wire.test_writers import RULES, canonical  # noqa: E402
+# libFuzzer (inside atheris) must be visible to the extension when a coverage-instrumented build of it loads.
+sys.setdlopenflags(os.RTLD_NOW | os.RTLD_GLOBAL)
+import atheris  # noqa: E402
 
 TARGETS = ("scan", "by_trace", "select", "drop", "add", "redact")
 _VALUES = {"tokenstream.ttft_s": 0.5, "gen_ai.system": "shadowed", "tokenstream.flags": [1, "a", [True]],
            "tokenstream.bytes": b"\x00\xff", "k": None}
+
+
+# Loaded by main(): the sanitizer build of the extension needs atheris' libFuzzer in the process first (LD_PRELOAD).
+wire = generate = NATIVE = REFERENCE = contents = canonical = RULES = None
+
+
+def _load() -> None:
+    global wire, generate, NATIVE, REFERENCE, contents, canonical, RULES
+    with atheris.instrument_imports(include=["processor.wire"]):
+        from processor import wire
+    from tests.wire import generate
+    from tests.wire.conftest import NATIVE, REFERENCE, contents
+    from tests.wire.test_writers import RULES, canonical
 
 
 def _scan(backend, logs: bool, data: bytes):
@@ -86,6 +95,7 @@ def seed_corpus(directory: Path, count: int = 60) -> None:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     from bench import payloads
+    from tests.wire import generate
 
     directory.mkdir(parents=True, exist_ok=True)
     for seed in range(count):
@@ -96,9 +106,10 @@ def seed_corpus(directory: Path, count: int = 60) -> None:
 
 
 def main() -> None:
-    if NATIVE is None:
-        raise SystemExit("the compiled wire core is not built: nothing to fuzz")
     target = sys.argv.pop(1) if len(sys.argv) > 1 and sys.argv[1] in TARGETS else "scan"
+    _load()
+    if NATIVE is None:
+        raise SystemExit(f"the compiled wire core is not built: nothing to fuzz ({wire.WHY})")
     atheris.Setup(sys.argv, one_input(target))
     atheris.Fuzz()
 

@@ -13,11 +13,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from processor import wire
 from tests.wire import generate
+from tests.wire.conftest import EXAMPLES as EXAMPLE_COUNT
 from tests.wire.conftest import NATIVE, REFERENCE, contents, needs_native, outcome
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CAPTURES = sorted(DATA.rglob("*.pb"))
-EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=EXAMPLE_COUNT, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @needs_native
@@ -52,7 +53,7 @@ def test_damaged_log_requests_are_refused_alike(data):
     assert outcome(NATIVE.scan_logs, data, generate.CLAIMS) == outcome(REFERENCE.scan_logs, data, generate.CLAIMS)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, EXAMPLE_COUNT // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generate.traces())
 def test_offsets_are_the_spans_and_entries_upb_reads(data):
     """Each span's byte range parses to the span upb decodes at that row; each entry's range to its entry."""
@@ -75,7 +76,7 @@ def test_offsets_are_the_spans_and_entries_upb_reads(data):
             assert type(request.resource_spans[0]).FromString(data[start:end]) == request.resource_spans[row]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, EXAMPLE_COUNT // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generate.logs())
 def test_log_offsets_are_the_records_upb_reads(data):
     request = ExportLogsServiceRequest.FromString(data)
@@ -89,7 +90,7 @@ def test_log_offsets_are_the_records_upb_reads(data):
 
 
 @needs_native
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, EXAMPLE_COUNT // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generate.traces())
 def test_lazy_reads_agree(data):
     native, reference = NATIVE.scan_traces(data, generate.CLAIMS), REFERENCE.scan_traces(data, generate.CLAIMS)
@@ -113,7 +114,7 @@ def test_captures_scan_alike(path):
         assert contents(getattr(NATIVE, scan)(data, generate.CLAIMS)) == reference
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, EXAMPLE_COUNT // 4), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generate.traces(), generate.traces())
 def test_concat_is_the_index_of_the_joined_bytes(first, second):
     for backend in filter(None, (NATIVE, REFERENCE)):

@@ -22,9 +22,10 @@ from processor.processors.redaction.preset import GENAI_BODY_CONTENT_FIELDS, GEN
 from processor.processors.redaction.values import ValueRedactor
 from processor.testing import create_settings
 from tests.wire import generate
+from tests.wire.conftest import EXAMPLES as EXAMPLE_COUNT
 from tests.wire.conftest import NATIVE, REFERENCE, needs_native
 
-EXAMPLES = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=EXAMPLE_COUNT, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRACE_CAPTURES = sorted(DATA.rglob("traces-*.pb"))
 LOG_CAPTURES = sorted(DATA.rglob("logs-*.pb"))
@@ -132,7 +133,7 @@ def test_drop_attributes_alike_on_logs(data, rule_name):
     assert canonical(got.data, True) == canonical(expected.data, True)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, EXAMPLE_COUNT // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generate.traces(), st.integers(30, 400))
 def test_split_pieces_fit_and_hold_every_span(data, limit):
     results = []
