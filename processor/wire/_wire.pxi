@@ -1,9 +1,9 @@
 # Protobuf wire primitives. Every read is checked against `end` before it happens; a function returns 0, or an
 # error code (< 0) and leaves its cursor where it was. The rules are upb's, as measured against it
 # (tests/wire/test_upb_rules.py): varints up to 10 bytes (bits past 64 ignored), tags up to 5 bytes and at most
-# 0xFFFFFFFF with a field number > 0, wire types 6 and 7 refused, groups matched by field number, a known field
-# with an unexpected wire type kept as an unknown field, strings strict UTF-8, nesting (messages and groups
-# together) at most 100 below the root.
+# 0xFFFFFFFF with a field number > 0 (inside an unknown group, 0 too), wire types 6 and 7 refused, groups matched
+# by field number, a known field with an unexpected wire type kept as an unknown field, strings strict UTF-8,
+# nesting (messages and groups together) at most 100 below the root.
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.string cimport memcpy, memcmp, memset
@@ -78,16 +78,27 @@ cdef inline int rd_varint(const uint8_t** pp, const uint8_t* end, uint64_t* out)
 
 
 cdef inline int rd_tag(const uint8_t** pp, const uint8_t* end, uint32_t* out) noexcept nogil:
+    """A field's tag: field number 0 is refused (but see rd_group_tag)."""
     cdef const uint8_t* p = pp[0]
-    cdef uint64_t value = 0
-    cdef uint8_t byte
-    cdef int i
     if p < end and p[0] < 0x80:
         if p[0] < 8:
             return E_TAG
         out[0] = p[0]
         pp[0] = p + 1
         return 0
+    cdef int rc = rd_group_tag(pp, end, out)
+    if rc == 0 and (out[0] >> 3) == 0:
+        pp[0] = p
+        return E_TAG
+    return rc
+
+
+cdef inline int rd_group_tag(const uint8_t** pp, const uint8_t* end, uint32_t* out) noexcept nogil:
+    """A tag inside an unknown group: upb takes field number 0 there (measured: tests/wire/test_upb_rules.py)."""
+    cdef const uint8_t* p = pp[0]
+    cdef uint64_t value = 0
+    cdef uint8_t byte
+    cdef int i
     for i in range(5):
         if p >= end:
             return E_TRUNCATED
@@ -95,7 +106,7 @@ cdef inline int rd_tag(const uint8_t** pp, const uint8_t* end, uint32_t* out) no
         p += 1
         value |= (<uint64_t>(byte & 0x7F)) << (7 * i)
         if byte < 0x80:
-            if value > 0xFFFFFFFFULL or (value >> 3) == 0:
+            if value > 0xFFFFFFFFULL:
                 return E_TAG
             out[0] = <uint32_t>value
             pp[0] = p
@@ -135,7 +146,7 @@ cdef int skip_group(const uint8_t** pp, const uint8_t* end, uint32_t field, int 
     if depth > MAX_DEPTH:
         return E_DEPTH
     while True:
-        rc = rd_tag(&p, end, &tag)
+        rc = rd_group_tag(&p, end, &tag)
         if rc:
             return rc
         if (tag & 7) == WT_EGROUP:

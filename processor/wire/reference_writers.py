@@ -39,6 +39,13 @@ def _shell(message: Any, children: str) -> Any:
     return shell
 
 
+def _cached_shell(shells: dict[int, Any], position: int, entries: list, children: str) -> Any:
+    shell = shells.get(position)
+    if shell is None:
+        shell = shells[position] = _shell(entries[position], children)
+    return shell
+
+
 def by_trace(index: TraceIndex) -> list[TracePart]:
     groups: dict[bytes, list[int]] = {}
     for row in range(len(index)):
@@ -70,18 +77,12 @@ class _Selector:
         for row in sorted(set(rows)):
             resource, scope = index.span_resource[row], index.span_scope[row]
             if resource != current_resource:
-                shell = self.resource_shells.get(resource)
-                if shell is None:
-                    shell = self.resource_shells[resource] = _shell(self.resources[resource], "scope_spans")
                 resource_out = out.resource_spans.add()
-                resource_out.CopyFrom(shell)
+                resource_out.CopyFrom(_cached_shell(self.resource_shells, resource, self.resources, "scope_spans"))
                 current_resource, current_scope = resource, None
             if scope != current_scope:
-                shell = self.scope_shells.get(scope)
-                if shell is None:
-                    shell = self.scope_shells[scope] = _shell(self.scopes[scope], "spans")
                 scope_out = resource_out.scope_spans.add()
-                scope_out.CopyFrom(shell)
+                scope_out.CopyFrom(_cached_shell(self.scope_shells, scope, self.scopes, "spans"))
                 current_scope = scope
             scope_out.spans.add().CopyFrom(self.spans[row])
         return out.SerializeToString()

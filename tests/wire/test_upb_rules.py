@@ -74,6 +74,10 @@ EDGES = {
     "end-group-alone": tag(5, 4),
     "end-group-mismatched": tag(5, 3) + tag(6, 4),
     "group-unterminated": tag(5, 3) + b"\x08\x01",
+    "field-0-inside-group": tag(5, 3) + b"\x00\x01" + tag(5, 4),  # found by make fuzz: upb takes it
+    "padded-field-0-inside-nested-group": tag(5, 3) + tag(6, 3) + b"\x80\x00\x01" + tag(6, 4) + tag(5, 4),
+    "group-0-inside-group": tag(5, 3) + b"\x03\x04" + tag(5, 4),
+    "end-group-0-inside-group": tag(5, 3) + b"\x04" + tag(5, 4),
     "length-past-end": b"\x0a\x05abc",
     "length-huge": b"\x0a" + varint(1 << 40) + b"a",
     "fixed64-truncated": field(1, 2, field(2, 2, field(2, 2, b"\x39\x01\x02"))),
