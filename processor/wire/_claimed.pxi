@@ -43,18 +43,60 @@ cdef class _EventNames:
         return <uint32_t>count
 
 
+cdef inline bint is_member(uint32_t tag) noexcept nogil:
+    """An AnyValue oneof member other than string_value, with its own wire type (another is an unknown field)."""
+    return (tag == (2 << 3 | WT_VARINT) or tag == (3 << 3 | WT_VARINT) or tag == (4 << 3 | WT_I64)
+            or tag == (5 << 3 | WT_LEN) or tag == (6 << 3 | WT_LEN) or tag == (7 << 3 | WT_LEN)
+            or tag == (8 << 3 | WT_VARINT))
+
+
+cdef int kv_string(const uint8_t* p, const uint8_t* end, const uint8_t** key, size_t* key_n,
+                   ValTrack* track) noexcept nogil:
+    """A KeyValue's last key, and its value's last oneof member (a string's bytes when it is one): no checks
+    beyond bounds, for bytes pass 1 has validated."""
+    cdef const uint8_t* q
+    cdef const uint8_t* e
+    cdef size_t n
+    cdef uint32_t tag
+    cdef int rc
+    key[0] = p
+    key_n[0] = 0
+    track.kind = V_NONE
+    while p < end:
+        rc = rd_tag(&p, end, &tag)
+        if rc == 0:
+            if tag == (1 << 3 | WT_LEN):
+                rc = rd_len(&p, end, key, key_n)
+            elif tag == (2 << 3 | WT_LEN):
+                rc = rd_len(&p, end, &q, &n)
+                e = q + n
+                while rc == 0 and q < e:
+                    rc = rd_tag(&q, e, &tag)
+                    if rc == 0:
+                        if tag == (1 << 3 | WT_LEN):
+                            rc = rd_len(&q, e, &track.text, &track.text_n)
+                            track.kind = V_STRING
+                        else:
+                            if is_member(tag):
+                                track.kind = V_BOOL  # any other member: not a string
+                            rc = skip_field(&q, e, tag, 1)
+            else:
+                rc = skip_field(&p, end, tag, 1)
+        if rc:
+            return rc
+    return 0
+
+
 cdef object event_text(const uint8_t* p, const uint8_t* end, const Rules* rules):
     """The string under the first of `rules.text_keys` that the event has as a string (last occurrence wins)."""
     cdef ValTrack best[MAX_TEXT_KEYS]
     cdef ValTrack track
-    cdef Scan scratch
     cdef const uint8_t* q
     cdef size_t n
     cdef const uint8_t* key
     cdef size_t key_n
     cdef uint32_t tag
     cdef int rc, k
-    scratch.err_at = NULL
     for k in range(rules.text_keys.count):
         best[k].kind = V_NONE
     while p < end:
@@ -63,8 +105,7 @@ cdef object event_text(const uint8_t* p, const uint8_t* end, const Rules* rules)
             broken(rc)
         if tag == (3 << 3 | WT_LEN):
             check(rd_len(&p, end, &q, &n))
-            track.kind = V_NONE
-            check(walk_kv(&scratch, q, q + n, 1, &key, &key_n, &track))
+            check(kv_string(q, q + n, &key, &key_n, &track))
             k = list_index(&rules.text_keys, key, key_n)
             if k >= 0:
                 best[k] = track

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
 OUT=$ROOT/build/sanitize
-EXAMPLES=${TOKENSTREAM_WIRE_EXAMPLES:-1500}
+EXAMPLES=${TOKENSTREAM_WIRE_EXAMPLES:-600}
 rm -rf "$OUT" && mkdir -p "$OUT/tree"
 cp -r processor tests bench pyproject.toml "$OUT/tree/"
 find "$OUT/tree" -name '_core*.so' -delete
