@@ -55,7 +55,7 @@ fuzz: $(VENV)/.installed-dev
 		echo "$$target:"; grep -E "DONE|^Done|stat::(number_of_executed_units|peak_rss)" build/fuzz/$$target.log; \
 	done
 
-# The wire core rebuilt with AddressSanitizer + UBSan: the wire tests (600 examples per property) and the fuzz corpus.
+# The wire core rebuilt with AddressSanitizer + UBSan: the wire tests (400 examples per property) and the fuzz corpus.
 sanitize: $(VENV)/.installed-dev
 	tests/wire/sanitize.sh
 

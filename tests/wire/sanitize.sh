@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
 OUT=$ROOT/build/sanitize
-EXAMPLES=${TOKENSTREAM_WIRE_EXAMPLES:-600}
+EXAMPLES=${TOKENSTREAM_WIRE_EXAMPLES:-400}
 rm -rf "$OUT" && mkdir -p "$OUT/tree"
 cp -r processor tests bench pyproject.toml "$OUT/tree/"
 find "$OUT/tree" -name '_core*.so' -delete
@@ -23,7 +23,7 @@ cd "$OUT/tree"
 echo "sanitized build: $OUT/tree/processor/wire/_core$SUFFIX (LD_PRELOAD=$PRELOAD)"
 env LD_PRELOAD="$PRELOAD" PYTHONPATH=. "$PY" -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY; print(wire.WHY, "from", wire.native_backend().__file__)'
 env LD_PRELOAD="$PRELOAD" PYTHONPATH=. TOKENSTREAM_WIRE_EXAMPLES="$EXAMPLES" "$PY" -m pytest -q -p no:cacheprovider \
-    -o addopts="--import-mode=importlib" tests/wire
+    -o addopts="--import-mode=importlib" --timeout=3600 tests/wire
 if [ -d "$ROOT/build/fuzz/corpus" ]; then
   for corpus in "$ROOT"/build/fuzz/corpus/*/; do
     target=$(basename "$corpus")
