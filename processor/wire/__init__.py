@@ -4,8 +4,8 @@ without decoding them. Everything imports from here, never from a backend.
 Backends
     `IMPLEMENTATION` is "native" (the Cython extension `_core`, built by `pip install` with the machine's C
     compiler) or "reference" (`reference.py`: upb decode + Python; the tests' oracle). The reference runs when the
-    extension was not built, or when `TOKENSTREAM_PURE_PYTHON=1`. `WHY` is one line saying which runs and why: the
-    service logs it as a warning when the reference runs. Both return the same types (index.py) with the same
+    extension was not built, or when `TOKENSTREAM_PURE_PYTHON=1`. `WHY` is one line saying which runs and why, for
+    the service to log as a warning when the reference runs. Both return the same types (index.py) with the same
     contents; `native_backend()` / `reference_backend()` give each backend explicitly (tests run both).
 
 Scanning
