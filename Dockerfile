@@ -21,6 +21,7 @@ COPY processor ./processor
 RUN if [ -n "$WHEELS_ONLY" ]; then export PIP_NO_INDEX=1; fi \
  && /opt/tokenstream/bin/pip wheel --no-deps --wheel-dir /dist . \
  && /opt/tokenstream/bin/pip install /dist/tokenstream-*.whl \
+ && /opt/tokenstream/bin/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY' \
  && /opt/tokenstream/bin/pip uninstall --yes pip setuptools \
  && find /opt/tokenstream -name '__pycache__' -prune -exec rm -rf {} +
 

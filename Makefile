@@ -6,17 +6,22 @@ CONFIG ?= pipelines/default.yaml
 
 IMAGE ?= localhost/tokenstream:dev
 
-.PHONY: run test reliability lint bench proto image image-test clean
+.PHONY: run test reliability lint bench proto image image-test clean fuzz sanitize
+
+# The compiled wire core: a change to its Cython sources reinstalls (pip compiles it with the machine's C compiler).
+WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi)
+FUZZ_TARGETS := scan by_trace select drop add redact
+FUZZ_SECONDS ?= 100
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml $(WIRE_CORE) | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(WIRE_CORE) | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
@@ -24,6 +29,8 @@ run: $(VENV)/.installed
 	$(BIN)/tokenstream run --config $(CONFIG)
 
 test: $(VENV)/.installed-dev
+	@$(BIN)/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY' \
+		|| { echo "the compiled wire core did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
 
@@ -45,10 +52,28 @@ reliability: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.throughput
 
+# Coverage-guided differential fuzzing of the wire core (atheris): each target FUZZ_SECONDS (6 x 100 s = 10 min),
+# corpus kept in build/fuzz/corpus/<target>, crashes in build/fuzz/crashes. Then `make sanitize` replays it.
+fuzz: $(VENV)/.installed-dev
+	mkdir -p build/fuzz/crashes
+	$(BIN)/python -c 'from pathlib import Path; from tests.wire.fuzz_wire import seed_corpus; \
+		[seed_corpus(Path("build/fuzz/corpus") / t) for t in "$(FUZZ_TARGETS)".split()]'
+	for target in $(FUZZ_TARGETS); do \
+		$(BIN)/python -m tests.wire.fuzz_wire $$target build/fuzz/corpus/$$target -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=16384 -timeout=20 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/crashes/$$target- \
+			-print_final_stats=1 > build/fuzz/$$target.log 2>&1 || { tail -60 build/fuzz/$$target.log; exit 1; }; \
+		echo "$$target:"; grep -E "DONE|^Done|stat::(number_of_executed_units|peak_rss)" build/fuzz/$$target.log; \
+	done
+
+# The wire core rebuilt with AddressSanitizer + UBSan: the wire tests (400 examples per property) and the fuzz corpus.
+sanitize: $(VENV)/.installed-dev
+	tests/wire/sanitize.sh
+
 # Generated code is committed; tests/model/test_proto_fresh.py fails when it no longer matches the .proto.
 proto: $(VENV)/.installed-dev
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=processor/model/gen --pyi_out=processor/model/gen \
 		proto/tokenstream/v1/stream.proto
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info .cache tests/support/node/*/node_modules
+	rm -rf $(VENV) .pytest_cache build *.egg-info .cache tests/support/node/*/node_modules processor/wire/_core.c \
+		processor/wire/_core*.so

@@ -1,0 +1,244 @@
+"""The index of one OTLP request's bytes: what both backends return, so callers never know which one ran.
+
+Columns are `array.array`s, one item per span (or log record), in request order; a row number is the position of
+a span in the request. Byte offsets are absolute positions in `index.buf` of a message's payload (after its tag
+and length). Nothing here decodes a span that no rule claimed.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+#: `flags` column bits. VALID: a span's trace id is 16 bytes and its span id 8, neither all zero, and its parent
+#: empty or 8 bytes; a log record's trace id empty or 16 bytes and its span id empty or 8 (OTLP partial success).
+VALID = 1
+#: A span with a parent span id; a log record with a trace id.
+HAS_PARENT = HAS_TRACE_ID = 2
+#: A log record with a span id.
+HAS_SPAN_ID = 4
+
+#: Bytes per row of `TraceIndex.ids`: trace id (16), span id (8), parent span id (8).
+SPAN_IDS = 32
+#: Bytes per row of `LogIndex.ids`: trace id (16), span id (8).
+LOG_IDS = 24
+
+
+class WireError(ValueError):
+    """The bytes are not a valid message of the type scanned: refused as a whole (INVALID_ARGUMENT / 400).
+
+    The message starts as upb's does (`Error parsing message with type '...'`), then says what and where.
+    """
+
+
+@dataclass(slots=True, eq=False)
+class ClaimedSpan:
+    """What the scanner read of a span that a claim rule matched; it holds no byte offsets into the request,
+    so it stays valid when indexes are concatenated."""
+
+    #: The CLAIM_* bits of the rules that matched.
+    rules: int
+    name: str
+    #: key -> plain Python value: str, bool, int, float, bytes, list (array), dict (kvlist), None (empty);
+    #: a key repeated on the span (OTLP forbids it): the last one wins, as `otlp_attrs.attr_map` does.
+    attributes: dict[str, Any]
+    status_message: str
+    #: event name -> the times (unix ns, `array('Q')`) of the span's events of that name, in span order.
+    event_times: dict[str, array]
+    #: event name -> the positions (`array('I')`) of those events among the span's events, in span order.
+    event_positions: dict[str, array]
+    #: Each event's payload as a byte range relative to the span's payload start (`array('I')` each), for
+    #: `TraceIndex.event_attributes`.
+    event_start: array
+    event_end: array
+    #: (time unix ns, text) of each event named in `Claims.text_event_names` that has a string value under
+    #: one of `Claims.text_keys` (the first of those keys that has one), in span order.
+    texts: list[tuple[int, str]]
+
+    @property
+    def event_count(self) -> int:
+        return len(self.event_start)
+
+
+@dataclass(slots=True, eq=False)
+class ClaimedLog:
+    """What the scanner read of a log record that a claim rule matched."""
+
+    rules: int
+    #: The `event_name` field, or (older SDKs) the string value of the `event.name` attribute.
+    event_name: str
+    attributes: dict[str, Any]
+    #: The body as a plain Python value (as attributes' values); None when the record has none.
+    body: Any
+    severity_text: str
+
+
+class TracePart(NamedTuple):
+    """One trace's spans as an encoded ExportTraceServiceRequest (`by_trace`)."""
+
+    trace_id: bytes
+    data: bytes
+    span_count: int
+
+
+class _Index:
+    """Resource and scope tables, shared by both signals. Subclasses name their row columns in `_ROW_COLUMNS`."""
+
+    # column name -> how `concat` shifts it: "offset" (by buffer position), "row", "resource", "scope", "" (not)
+    _ROW_COLUMNS: dict[str, str] = {}
+    _ENTRY_COLUMNS = {"resource_start": "offset", "resource_end": "offset", "scope_start": "offset",
+                      "scope_end": "offset", "scope_resource": "resource"}
+
+    def __init__(self, *, codec: Any, buf: bytes, ids: bytes, claimed: list, scope_names: list[str],
+                 **columns: array) -> None:
+        #: The backend module that built this index (lazy reads go back to it).
+        self.codec = codec
+        #: The request bytes every offset points into.
+        self.buf = buf
+        #: Fixed-width ids per row (see SPAN_IDS / LOG_IDS); a wrong-length id is stored as zeros.
+        self.ids = ids
+        #: Claimed rows' readings, aligned with `claimed_rows`.
+        self.claimed = claimed
+        #: Each ScopeSpans / ScopeLogs entry's scope name.
+        self.scope_names = scope_names
+        for name in (*self._ROW_COLUMNS, *self._ENTRY_COLUMNS, "claimed_rows"):
+            setattr(self, name, columns.pop(name))
+        if columns:
+            raise TypeError(f"unknown index columns: {', '.join(sorted(columns))}")
+        self._claimed_at: dict[int, int] | None = None
+        self._resource_attributes: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    @property
+    def resource_count(self) -> int:
+        return len(self.resource_start)
+
+    @property
+    def scope_count(self) -> int:
+        return len(self.scope_start)
+
+    def valid(self, row: int) -> bool:
+        return bool(self.flags[row] & VALID)
+
+    def invalid_rows(self) -> list[int]:
+        """Rows whose ids make them unusable (partial success drops them)."""
+        return [row for row, flags in enumerate(self.flags) if not flags & VALID]
+
+    def claimed_at(self, row: int) -> Any | None:
+        """The ClaimedSpan / ClaimedLog of `row`, or None when no rule claimed it."""
+        if self._claimed_at is None:
+            self._claimed_at = {r: position for position, r in enumerate(self.claimed_rows)}
+        position = self._claimed_at.get(row)
+        return None if position is None else self.claimed[position]
+
+    def resource_attributes(self, resource: int) -> dict[str, Any]:
+        """The Resource's attributes as plain values (decoded on first use, then cached; do not modify)."""
+        found = self._resource_attributes.get(resource)
+        if found is None:
+            found = self._resource_attributes[resource] = self.codec.resource_attributes(
+                self.buf, self.resource_start[resource], self.resource_end[resource])
+        return found
+
+    @classmethod
+    def concat(cls, parts: list[_Index]) -> _Index:
+        """The index of `b"".join(part.buf for part in parts)` (a valid protobuf merge: the requests' resource
+        entries one after another), without scanning again: offsets and row numbers shifted."""
+        if not parts:
+            raise ValueError("concat needs at least one index")
+        if len(parts) == 1:
+            return parts[0]
+        codec = parts[0].codec
+        if any(part.codec is not codec for part in parts):
+            raise ValueError("cannot concat indexes built by different backends")
+        bases = {"offset": 0, "row": 0, "resource": 0, "scope": 0, "": 0}
+        columns: dict[str, list[array]] = {}
+        shifts = {**cls._ROW_COLUMNS, **cls._ENTRY_COLUMNS, "claimed_rows": "row"}
+        for part in parts:
+            for name, shift in shifts.items():
+                columns.setdefault(name, []).append(codec.shifted(getattr(part, name), bases[shift]))
+            bases["offset"] += len(part.buf)
+            bases["row"] += len(part)
+            bases["resource"] += part.resource_count
+            bases["scope"] += part.scope_count
+        joined = {name: _joined(pieces) for name, pieces in columns.items()}
+        return cls(codec=codec, buf=b"".join(part.buf for part in parts), ids=b"".join(part.ids for part in parts),
+                   claimed=[c for part in parts for c in part.claimed],
+                   scope_names=[n for part in parts for n in part.scope_names], **joined)
+
+
+def _joined(pieces: list[array]) -> array:
+    out = array(pieces[0].typecode)
+    for piece in pieces:
+        out.extend(piece)
+    return out
+
+
+class TraceIndex(_Index):
+    """An ExportTraceServiceRequest's spans.
+
+    Row columns (one item per span): `span_start` / `span_end` ('Q', the Span payload), `span_resource` /
+    `span_scope` ('I', rows of the resource and scope tables), `kind` ('i'), `start_ns` / `end_ns` ('Q'),
+    `status_code` ('i'), `flags` ('B', VALID | HAS_PARENT), `claim` ('B', CLAIM_* bits; 0: not claimed),
+    `event_count` ('I'). `claimed_rows` ('I') lists the claimed rows in order, `claimed` their ClaimedSpan.
+    Resource table: `resource_start` / `resource_end` ('Q', each ResourceSpans payload). Scope table:
+    `scope_start` / `scope_end` ('Q', each ScopeSpans payload), `scope_resource` ('I'), `scope_names`.
+    """
+
+    _ROW_COLUMNS = {"span_start": "offset", "span_end": "offset", "span_resource": "resource",
+                    "span_scope": "scope", "kind": "", "start_ns": "", "end_ns": "", "status_code": "",
+                    "flags": "", "claim": "", "event_count": ""}
+
+    def trace_id(self, row: int) -> bytes:
+        return self.ids[row * SPAN_IDS:row * SPAN_IDS + 16]
+
+    def span_id(self, row: int) -> bytes:
+        return self.ids[row * SPAN_IDS + 16:row * SPAN_IDS + 24]
+
+    def parent_span_id(self, row: int) -> bytes:
+        """b"" for a root span."""
+        if not self.flags[row] & HAS_PARENT:
+            return b""
+        return self.ids[row * SPAN_IDS + 24:row * SPAN_IDS + 32]
+
+    def span_bytes(self, row: int) -> bytes:
+        """The Span message's encoding, as received (`Span.FromString` reads it)."""
+        return self.buf[self.span_start[row]:self.span_end[row]]
+
+    def event_attributes(self, row: int, event: int) -> dict[str, Any]:
+        """Attributes of the `event`-th event of claimed span `row`, decoded now (not cached)."""
+        claimed = self.claimed_at(row)
+        if claimed is None:
+            raise ValueError(f"span row {row} was not claimed: its events were not read")
+        base = self.span_start[row]
+        return self.codec.event_attributes(self.buf, base + claimed.event_start[event],
+                                           base + claimed.event_end[event])
+
+
+class LogIndex(_Index):
+    """An ExportLogsServiceRequest's log records.
+
+    Row columns: `log_start` / `log_end` ('Q', the LogRecord payload), `log_resource` / `log_scope` ('I'),
+    `time_ns` / `observed_ns` ('Q'), `severity` ('i'), `flags` ('B', VALID | HAS_TRACE_ID | HAS_SPAN_ID),
+    `claim` ('B'). `claimed_rows` / `claimed` (ClaimedLog) and the resource and scope tables as in TraceIndex
+    (`resource_*` are ResourceLogs payloads, `scope_*` ScopeLogs payloads).
+    """
+
+    _ROW_COLUMNS = {"log_start": "offset", "log_end": "offset", "log_resource": "resource", "log_scope": "scope",
+                    "time_ns": "", "observed_ns": "", "severity": "", "flags": "", "claim": ""}
+
+    def trace_id(self, row: int) -> bytes:
+        """b"" when the record has none."""
+        if not self.flags[row] & HAS_TRACE_ID:
+            return b""
+        return self.ids[row * LOG_IDS:row * LOG_IDS + 16]
+
+    def span_id(self, row: int) -> bytes:
+        if not self.flags[row] & HAS_SPAN_ID:
+            return b""
+        return self.ids[row * LOG_IDS + 16:row * LOG_IDS + 24]
+
+    def log_bytes(self, row: int) -> bytes:
+        return self.buf[self.log_start[row]:self.log_end[row]]
