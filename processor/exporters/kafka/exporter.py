@@ -10,6 +10,14 @@ When `consume` returns, the batch is safe:
   RetryableError and the receiver asks its client to send again.
 A full queue blocks `consume` (backpressure up to the receiver), or with `drop_newest` drops the
 batch's records and counts them.
+
+A record Kafka will never take is never acknowledged and then dropped. One over `max_message_bytes` (a single span
+too large: spans are not cut) is found when the batch is encoded, before anything is acknowledged: it is not sent,
+its spans are refused to the caller (`RejectedSpans`, which the receiver answers as an OTLP partial success), and
+it is kept in the dead-letter file (dead_letter.py) when there is one. A record the producer or the broker refuses
+for good after it was queued is kept there too, and without the persistent queue its spans are refused to the
+caller the same way. Every such record is counted in `tokenstream_exporter_send_failed_records_total`, and those
+kept in `tokenstream_exporter_dead_letter_records_total`.
 """
 
 from __future__ import annotations
@@ -24,18 +32,21 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from processor.component import ComponentBase, CreateSettings
-from processor.errors import RetryableError
+from processor.errors import RejectedSpans, RetryableError
 from processor.exporters.kafka.config import KafkaExporterConfig
+from processor.exporters.kafka.dead_letter import DeadLetter
 from processor.exporters.kafka.disklog import DiskLog
 from processor.exporters.kafka.encode import RecordEncoder
 from processor.exporters.kafka.queue import Delivery, SendQueue
 from processor.exporters.kafka.record import OutgoingRecord
-from processor.exporters.kafka.sender import Sender
+from processor.exporters.kafka.sender import RefusedBeforeSending, Sender
 from processor.kafka import embedded
 from processor.kafka.client import auth_refusal, check_login
 from processor.kafka.partitioner import partition
 from processor.kafka.topics import create_topics
 from processor.model.batch import Batch
+from processor.service.fanout import raise_combined
+from processor.service.telemetry import shared_counter
 
 _redelivered: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
@@ -82,7 +93,13 @@ class KafkaExporter(ComponentBase):
         self.queue = SendQueue(queue_config.queue_size, block=queue_config.when_full == "block",
                                on_size=size_gauge.set)
         self.encoder = RecordEncoder(config)
+        self.kept = shared_counter(telemetry.registry, "tokenstream_exporter_dead_letter_records",
+                                   "Records (spans for a spans record, else 1) Kafka will never take, written to the "
+                                   "exporter's dead-letter file instead; also counted as send_failed.",
+                                   ["exporter", "kind"])
         self.disk: DiskLog | None = None
+        self.dead_letter: DeadLetter | None = None
+        self._keeping: set[asyncio.Task] = set()
         self.sender: Sender | None = None
         self._task: asyncio.Task | None = None
         self._uses_embedded = False
@@ -100,8 +117,14 @@ class KafkaExporter(ComponentBase):
         if config.create_topics is not None:
             await self._create_topics(client_kwargs)
         storage = config.sending_queue.storage
-        if storage is not None:
-            self.disk = DiskLog(Path(storage.directory) / self.id.replace("/", "_"), log=self.log)
+        queue_directory = Path(storage.directory) / self.id.replace("/", "_") if storage is not None else None
+        if config.dead_letter is not None or queue_directory is not None:
+            path = Path(config.dead_letter.path) if config.dead_letter else queue_directory / "dead-letter.jsonl"
+            limit = config.dead_letter.max_size if config.dead_letter else 1 << 30
+            self.dead_letter = DeadLetter(path, max_size=limit, exporter=self.id)
+            await asyncio.to_thread(self.dead_letter.open)
+        if queue_directory is not None:
+            self.disk = DiskLog(queue_directory, log=self.log)
             recovered = await asyncio.to_thread(self.disk.open)
             if recovered:
                 self.log.info("kafka: re-sending %d records left in the queue at %s", len(recovered),
@@ -115,8 +138,9 @@ class KafkaExporter(ComponentBase):
                              retry_forever=self.disk is not None, explain=self._explain, settle=self._settle,
                              on_resend=self._on_resend, log=self.log)
         self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
-        self.log.info("kafka exporter sending to %s (%s)", ",".join(self.bootstrap),
-                      "persistent queue" if self.disk else "in-memory queue")
+        self.log.info("kafka exporter sending to %s (%s; %s)", ",".join(self.bootstrap),
+                      "persistent queue" if self.disk else "in-memory queue",
+                      f"dead-letter file {self.dead_letter.path}" if self.dead_letter else "no dead-letter file")
 
     def _explain(self, error: BaseException) -> BaseException:
         """A producer's start failure, said plainly when it is the broker refusing our credentials."""
@@ -152,8 +176,19 @@ class KafkaExporter(ComponentBase):
         if self.sender is None:
             raise RetryableError("kafka exporter is not running")
         records = self.encoder.records(batch)
-        if not records:
-            return
+        too_large = [record for record in records if not self.encoder.fits(record)]
+        rejections: list[BaseException] = []
+        if too_large:  # decided before anything is acknowledged: the caller hears which of its spans were refused
+            records = [record for record in records if self.encoder.fits(record)]
+            rejections.append(await self._set_aside(too_large))
+        if records:
+            try:
+                await self._send(batch, records)
+            except RejectedSpans as exc:
+                rejections.append(exc)
+        raise_combined([rejection for rejection in rejections if rejection is not None])
+
+    async def _send(self, batch: Batch, records: list[OutgoingRecord]) -> None:
         if not await self.queue.reserve(len(records)):
             for kind, items in _items_by_kind(records).items():
                 self.dropped.labels(self.id, kind).inc(items)
@@ -175,26 +210,92 @@ class KafkaExporter(ComponentBase):
                 raise RetryableError(f"kafka: cannot write the on-disk queue: {exc}") from exc
             raise
         self.queue.put(records)
-        if delivery is not None:
-            await delivery.wait()
-            acked = time.monotonic_ns()
-            for received in batch.received_ns:
-                self.receipt_to_ack.observe((acked - received) / 1e9)
+        if delivery is None:
+            return
+        await delivery.wait()
+        acked = time.monotonic_ns()
+        for received in batch.received_ns:
+            self.receipt_to_ack.observe((acked - received) / 1e9)
+        spans = set().union(*(self.encoder.span_keys(record) for record, _ in delivery.refused))
+        if spans:
+            errors = dict.fromkeys(_failure(error) for _, error in delivery.refused)
+            raise RejectedSpans(f"kafka: {len(spans)} spans not delivered: {'; '.join(errors)}", spans)
+
+    async def _set_aside(self, records: list[OutgoingRecord]) -> RejectedSpans | None:
+        """Records over max_message_bytes (one span each: `fit` split the rest): not sent, counted, kept in the
+        dead-letter file if there is one, logged once for the batch; their spans are refused to the caller."""
+        limit = self.config.max_message_bytes
+        largest = max(len(record.value) for record in records)
+        for kind, items in _items_by_kind(records).items():
+            self.failed.labels(self.id, kind).inc(items)
+        kept = await self._keep(records, f"larger than max_message_bytes ({limit} bytes), and one span (or one "
+                                         "stream record) is not split")
+        where = self._where(kept, len(records))
+        self.log.warning("kafka: %d records (%s) over max_message_bytes (%d bytes; the largest is %d bytes) hold one "
+                         "span or record each, which is not split: not sent; %s", len(records),
+                         _describe_items(records), limit, largest, where)
+        spans = set().union(*(self.encoder.span_keys(record) for record in records))
+        if not spans:
+            return None
+        kept_note = "; kept in the exporter's dead-letter file" if kept and len(kept) == len(records) else ""
+        return RejectedSpans(f"kafka: {len(spans)} spans larger than the Kafka record limit (exporters::{self.id}::"
+                             f"max_message_bytes = {limit} bytes; the largest encodes to {largest} bytes): a span is "
+                             f"not split, so it was not sent{kept_note}", spans)
+
+    async def _keep(self, records: list[OutgoingRecord], reason: str) -> list[OutgoingRecord]:
+        """Write `records` to the dead-letter file; those written (none when there is no file, it is full or
+        cannot be written) are counted."""
+        if self.dead_letter is None:
+            return []
+        try:
+            kept = await self.dead_letter.write(records, reason)
+        except OSError as exc:
+            self.log.error("kafka: cannot write the dead-letter file %s: %s", self.dead_letter.path, exc)
+            return []
+        for kind, items in _items_by_kind(kept).items():
+            self.kept.labels(self.id, kind).inc(items)
+        return kept
+
+    def _where(self, kept: list[OutgoingRecord], count: int) -> str:
+        if self.dead_letter is None:
+            return "there is no dead-letter file (set dead_letter.path to keep them)"
+        if len(kept) == count:
+            return f"kept in the dead-letter file {self.dead_letter.path}"
+        return (f"{len(kept)} kept in the dead-letter file {self.dead_letter.path}, the others lost: it is over its "
+                f"max_size ({self.dead_letter.max_size} bytes) or cannot be written")
 
     def _settle(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
-        """`record` leaves the queue: acknowledged (error None) or failed for good."""
+        """`record` leaves the queue: acknowledged (error None), failed for good, or past the retry deadline."""
         if error is None:
             self.sent.labels(self.id, record.kind).inc(record.items)
             if record.enqueued_at is not None:
                 self.latency.observe(time.monotonic() - record.enqueued_at)
-        else:
-            self.failed.labels(self.id, record.kind).inc(record.items)
-            self.log.error("kafka: %d %s not delivered to %s: %s: %s", record.items, record.kind, record.topic,
-                           type(error).__name__, error)
+            self._release(record, None, retryable)
+            return
+        self.failed.labels(self.id, record.kind).inc(record.items)
+        if retryable or self.dead_letter is None:
+            why = f"{type(error).__name__}: {error}" if retryable else _failure(error)
+            self.log.error("kafka: %d %s not delivered to %s: %s", record.items, record.kind, record.topic, why)
+            self._release(record, error, retryable)
+            return
+        task = asyncio.get_running_loop().create_task(self._keep_refused(record, error))
+        self._keeping.add(task)
+        task.add_done_callback(self._keeping.discard)
+
+    async def _keep_refused(self, record: OutgoingRecord, error: BaseException) -> None:
+        """A record refused for good leaves the queue (and the disk) only once the dead-letter file holds it."""
+        try:
+            kept = await self._keep([record], _failure(error))
+            self.log.error("kafka: %d %s not delivered to %s: %s; %s", record.items, record.kind, record.topic,
+                           _failure(error), self._where(kept, 1))
+        finally:
+            self._release(record, error, False)
+
+    def _release(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
         if record.segment is not None and self.disk is not None:
             self.disk.release(record.segment)
         if isinstance(record.delivery, Delivery):
-            record.delivery.settle(error, retryable=retryable)
+            record.delivery.settle(record, error, retryable=retryable)
         self.queue.finish()
 
     def _on_resend(self, record: OutgoingRecord) -> None:
@@ -218,6 +319,8 @@ class KafkaExporter(ComponentBase):
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
         await self.sender.close(timeout=5.0 if flushed else 1.0)
+        if self._keeping:  # records refused for good on their way to the dead-letter file
+            await asyncio.gather(*self._keeping, return_exceptions=True)
         left = self.queue.unsent()
         if left or self.queue.size:
             where = "they stay in the on-disk queue and are sent on the next start" if self.disk else "they are lost"
@@ -227,6 +330,17 @@ class KafkaExporter(ComponentBase):
             for record in left:
                 self._settle(record, RetryableError("kafka exporter shut down"), True)
         self.sender = None
+
+
+def _failure(error: BaseException) -> str:
+    """Who refused a record: the producer's own checks before sending, or the broker."""
+    if isinstance(error, RefusedBeforeSending):
+        return f"the Kafka producer refused it before sending ({error})"
+    return f"the broker refused it ({type(error).__name__}: {error})"
+
+
+def _describe_items(records: list[OutgoingRecord]) -> str:
+    return ", ".join(f"{items} {kind}" for kind, items in _items_by_kind(records).items())
 
 
 def _items_by_kind(records: list[OutgoingRecord]) -> Tally:
