@@ -34,6 +34,9 @@ class TraceState:
     calls: dict[bytes, LlmCall] = field(default_factory=dict)  # by span id, in arrival order
     http: list[HttpAttempt] = field(default_factory=list)
     pending_logs: dict[bytes, list[Any]] = field(default_factory=dict)  # gen_ai logs whose span has not come
+    #: What the store counts against its bounds (TraceStore): calls, HTTP attempts and waiting logs, and their size
+    pieces: int = 0
+    held_bytes: int = 0
 
     def http_under(self, span_id: bytes) -> list[HttpAttempt]:
         return sorted((a for a in self.http if a.parent_span_id == span_id), key=lambda a: a.start)
