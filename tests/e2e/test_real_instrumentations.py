@@ -4,6 +4,8 @@ stream records in the `file` exporter's output say what the server's schedule an
 
 TTFT: Traceloop's chunk events give it on the app's clock. OpenInference starts its span 20-60 ms after create()
 is called, so its first-token event (not its TTFT) is what matches the app. openai-v2 reports no TTFT at all.
+"Matches" is an ordering of the run's own times, which a loaded machine cannot upset: a library stamps a chunk as it
+hands it over, so each stamp lies between the server's write of that chunk and the app's read of it.
 """
 
 from __future__ import annotations
@@ -16,17 +18,18 @@ import pytest
 
 from processor.config.loader import load
 from processor.testing.process import TokenstreamProcess, free_port
-from tests.support.instrumented import run_instrumented_async
+from tests.support.instrumented import in_transit, run_instrumented_async
 from tests.support.stream_server import StreamServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-MS = 1_000_000
 SCHEDULE = {"first_delay": 0.3, "chunk_gap": 0.03, "content_chunks": 8}
 STALL_GAP_S = 1.0
 
 SCENARIOS = {
     "normal": {},
-    "stall": {"stall_after": 3, "stall_seconds": 1.4},
+    # late in the stream and long: a loaded machine can make the app read its first chunks half a second late (its
+    # first chunk costs it most), and a stall it has not caught up with by then is partly hidden from it
+    "stall": {"stall_after": 6, "stall_seconds": 2.5},
     "cutoff": {"disconnect_after": 4, "disconnect_mode": "abort"},
     "eof": {"disconnect_after": 4, "disconnect_mode": "eof"},
     "length": {"max_tokens": 5},
@@ -139,20 +142,27 @@ def test_outcome_and_truncation_reason(outcome, instr, name):
 def test_traceloop_ttft_and_cadence_match_the_app_clock(outcome, name):
     record, run = _record(outcome, "traceloop", name)
     assert record["cadence_source"] == "chunk_events"
-    assert abs(record["ttft_s"] * 1e9 - run.client_ttft_ns()) <= 10 * MS, (record["ttft_s"], run.client_ttft_ns())
-    arrivals = run.chunk_arrivals()
-    assert abs(record["first_chunk_time_unix_nano"] - arrivals[0]) <= 10 * MS
-    assert abs(record["last_chunk_time_unix_nano"] - arrivals[-1]) <= 10 * MS
-    assert record["chunk_count"] == len(arrivals)
+    writes, arrivals = run.chunk_writes(), run.chunk_arrivals()
+    assert record["chunk_count"] == len(arrivals) == len(writes)
+    assert in_transit([record["first_chunk_time_unix_nano"], record["last_chunk_time_unix_nano"]],
+                      [writes[0], writes[-1]], [arrivals[0], arrivals[-1]])
+    # its span starts inside create(), before the request reaches the server: the derived TTFT lies between the
+    # server's first delay and the app's own TTFT
+    received = run.server_records[0].named("request_received")[0]["t_unix_nano"]
+    assert (writes[0] - received) / 1e9 <= record["ttft_s"] <= run.client_ttft_ns() / 1e9, record["ttft_s"]
     assert record["stall_count"] == (1 if name == "stall" else 0)
 
 
 def test_a_stall_is_measured_against_the_servers_schedule(outcome):
     record, run = _record(outcome, "traceloop", "stall")
     assert record["stalled"] is True
-    arrivals = run.chunk_arrivals()
+    writes, arrivals = run.chunk_writes(), run.chunk_arrivals()
+    stall = max(range(1, len(writes)), key=lambda i: writes[i] - writes[i - 1])
+    # the derived gap runs between two chunk stamps, each between its chunk's write and read
+    assert (writes[stall] - arrivals[stall - 1]) / 1e9 <= record["gap_max_s"] <= \
+        (arrivals[stall] - writes[stall - 1]) / 1e9
+    assert (writes[stall] - writes[stall - 1]) / 1e9 >= SCENARIOS["stall"]["stall_seconds"] - 0.005
     app_gap = max(b - a for a, b in zip(arrivals, arrivals[1:], strict=False)) / 1e9
-    assert record["gap_max_s"] == pytest.approx(app_gap, abs=0.010)
     assert app_gap > STALL_GAP_S, "the server's stall reached the app"
     stalls = [a for a in outcome[2] if a["span_id"] == record["span_id"] and a["kind"] == "stall"]
     assert len(stalls) == 1
@@ -162,7 +172,7 @@ def test_a_stall_is_measured_against_the_servers_schedule(outcome):
 def test_openinference_first_token_event_matches_the_app(outcome, name):
     record, run = _record(outcome, "openinference", name)
     assert record["cadence_source"] == "first_token_only"
-    assert abs(record["first_chunk_time_unix_nano"] - run.chunk_arrivals()[0]) <= 10 * MS
+    assert in_transit([record["first_chunk_time_unix_nano"]], run.chunk_writes()[:1], run.chunk_arrivals()[:1])
     assert "stall_count" not in record, "stalls cannot be known from a first-token event alone"
 
 
