@@ -11,13 +11,9 @@ When `consume` returns, the batch is safe:
 A full queue blocks `consume` (backpressure up to the receiver), or with `drop_newest` drops the
 batch's records and counts them.
 
-A record Kafka will never take is never acknowledged and then dropped. One over `max_message_bytes` (a single span
-too large: spans are not cut) is found when the batch is encoded, before anything is acknowledged: it is not sent,
-its spans are refused to the caller (`RejectedSpans`, which the receiver answers as an OTLP partial success), and
-it is kept in the dead-letter file (dead_letter.py) when there is one. A record the producer or the broker refuses
-for good after it was queued is kept there too, and without the persistent queue its spans are refused to the
-caller the same way. Every such record is counted in `tokenstream_exporter_send_failed_records_total`, and those
-kept in `tokenstream_exporter_dead_letter_records_total`.
+A record Kafka will never take (one span over `max_message_bytes`, a record the broker refuses for good) is never
+acknowledged and then dropped: undeliverable.py decides it before anything is acknowledged where it can, refuses
+its spans to the caller by name, and keeps the record in the dead-letter file (dead_letter.py).
 """
 
 from __future__ import annotations
@@ -26,7 +22,6 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import Counter as Tally
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -38,8 +33,9 @@ from processor.exporters.kafka.dead_letter import DeadLetter
 from processor.exporters.kafka.disklog import DiskLog
 from processor.exporters.kafka.encode import RecordEncoder
 from processor.exporters.kafka.queue import Delivery, SendQueue
-from processor.exporters.kafka.record import OutgoingRecord
-from processor.exporters.kafka.sender import RefusedBeforeSending, Sender
+from processor.exporters.kafka.record import OutgoingRecord, items_by_kind
+from processor.exporters.kafka.sender import Sender
+from processor.exporters.kafka.undeliverable import Undeliverable
 from processor.kafka import embedded
 from processor.kafka.client import auth_refusal, check_login
 from processor.kafka.partitioner import partition
@@ -98,7 +94,7 @@ class KafkaExporter(ComponentBase):
                                    "exporter's dead-letter file instead; also counted as send_failed.",
                                    ["exporter", "kind"])
         self.disk: DiskLog | None = None
-        self.dead_letter: DeadLetter | None = None
+        self.undeliverable: Undeliverable | None = None
         self._keeping: set[asyncio.Task] = set()
         self.sender: Sender | None = None
         self._task: asyncio.Task | None = None
@@ -118,11 +114,14 @@ class KafkaExporter(ComponentBase):
             await self._create_topics(client_kwargs)
         storage = config.sending_queue.storage
         queue_directory = Path(storage.directory) / self.id.replace("/", "_") if storage is not None else None
+        dead_letter = None
         if config.dead_letter is not None or queue_directory is not None:
             path = Path(config.dead_letter.path) if config.dead_letter else queue_directory / "dead-letter.jsonl"
             limit = config.dead_letter.max_size if config.dead_letter else 1 << 30
-            self.dead_letter = DeadLetter(path, max_size=limit, exporter=self.id)
-            await asyncio.to_thread(self.dead_letter.open)
+            dead_letter = DeadLetter(path, max_size=limit, exporter=self.id)
+            await asyncio.to_thread(dead_letter.open)
+        self.undeliverable = Undeliverable(self.id, self.encoder, config.max_message_bytes, dead_letter,
+                                           failed=self.failed, kept=self.kept, log=self.log)
         if queue_directory is not None:
             self.disk = DiskLog(queue_directory, log=self.log)
             recovered = await asyncio.to_thread(self.disk.open)
@@ -140,7 +139,7 @@ class KafkaExporter(ComponentBase):
         self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
         self.log.info("kafka exporter sending to %s (%s; %s)", ",".join(self.bootstrap),
                       "persistent queue" if self.disk else "in-memory queue",
-                      f"dead-letter file {self.dead_letter.path}" if self.dead_letter else "no dead-letter file")
+                      f"dead-letter file {dead_letter.path}" if dead_letter else "no dead-letter file")
 
     def _explain(self, error: BaseException) -> BaseException:
         """A producer's start failure, said plainly when it is the broker refusing our credentials."""
@@ -180,7 +179,7 @@ class KafkaExporter(ComponentBase):
         rejections: list[BaseException] = []
         if too_large:  # decided before anything is acknowledged: the caller hears which of its spans were refused
             records = [record for record in records if self.encoder.fits(record)]
-            rejections.append(await self._set_aside(too_large))
+            rejections.append(await self.undeliverable.set_aside(too_large))
         if records:
             try:
                 await self._send(batch, records)
@@ -190,7 +189,7 @@ class KafkaExporter(ComponentBase):
 
     async def _send(self, batch: Batch, records: list[OutgoingRecord]) -> None:
         if not await self.queue.reserve(len(records)):
-            for kind, items in _items_by_kind(records).items():
+            for kind, items in items_by_kind(records).items():
                 self.dropped.labels(self.id, kind).inc(items)
             return
         delivery = None
@@ -216,78 +215,30 @@ class KafkaExporter(ComponentBase):
         acked = time.monotonic_ns()
         for received in batch.received_ns:
             self.receipt_to_ack.observe((acked - received) / 1e9)
-        spans = set().union(*(self.encoder.span_keys(record) for record, _ in delivery.refused))
-        if spans:
-            errors = dict.fromkeys(_failure(error) for _, error in delivery.refused)
-            raise RejectedSpans(f"kafka: {len(spans)} spans not delivered: {'; '.join(errors)}", spans)
-
-    async def _set_aside(self, records: list[OutgoingRecord]) -> RejectedSpans | None:
-        """Records over max_message_bytes (one span each: `fit` split the rest): not sent, counted, kept in the
-        dead-letter file if there is one, logged once for the batch; their spans are refused to the caller."""
-        limit = self.config.max_message_bytes
-        largest = max(len(record.value) for record in records)
-        for kind, items in _items_by_kind(records).items():
-            self.failed.labels(self.id, kind).inc(items)
-        kept = await self._keep(records, f"larger than max_message_bytes ({limit} bytes), and one span (or one "
-                                         "stream record) is not split")
-        where = self._where(kept, len(records))
-        self.log.warning("kafka: %d records (%s) over max_message_bytes (%d bytes; the largest is %d bytes) hold one "
-                         "span or record each, which is not split: not sent; %s", len(records),
-                         _describe_items(records), limit, largest, where)
-        spans = set().union(*(self.encoder.span_keys(record) for record in records))
-        if not spans:
-            return None
-        kept_note = "; kept in the exporter's dead-letter file" if kept and len(kept) == len(records) else ""
-        return RejectedSpans(f"kafka: {len(spans)} spans larger than the Kafka record limit (exporters::{self.id}::"
-                             f"max_message_bytes = {limit} bytes; the largest encodes to {largest} bytes): a span is "
-                             f"not split, so it was not sent{kept_note}", spans)
-
-    async def _keep(self, records: list[OutgoingRecord], reason: str) -> list[OutgoingRecord]:
-        """Write `records` to the dead-letter file; those written (none when there is no file, it is full or
-        cannot be written) are counted."""
-        if self.dead_letter is None:
-            return []
-        try:
-            kept = await self.dead_letter.write(records, reason)
-        except OSError as exc:
-            self.log.error("kafka: cannot write the dead-letter file %s: %s", self.dead_letter.path, exc)
-            return []
-        for kind, items in _items_by_kind(kept).items():
-            self.kept.labels(self.id, kind).inc(items)
-        return kept
-
-    def _where(self, kept: list[OutgoingRecord], count: int) -> str:
-        if self.dead_letter is None:
-            return "there is no dead-letter file (set dead_letter.path to keep them)"
-        if len(kept) == count:
-            return f"kept in the dead-letter file {self.dead_letter.path}"
-        return (f"{len(kept)} kept in the dead-letter file {self.dead_letter.path}, the others lost: it is over its "
-                f"max_size ({self.dead_letter.max_size} bytes) or cannot be written")
+        if (rejection := self.undeliverable.rejection(delivery.refused)) is not None:
+            raise rejection
 
     def _settle(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
-        """`record` leaves the queue: acknowledged (error None), failed for good, or past the retry deadline."""
+        """`record` leaves the queue: acknowledged (error None), past the retry deadline, or refused for good."""
         if error is None:
             self.sent.labels(self.id, record.kind).inc(record.items)
             if record.enqueued_at is not None:
                 self.latency.observe(time.monotonic() - record.enqueued_at)
-            self._release(record, None, retryable)
+        elif retryable:
+            self.failed.labels(self.id, record.kind).inc(record.items)
+            self.log.error("kafka: %d %s not delivered to %s: %s: %s", record.items, record.kind, record.topic,
+                           type(error).__name__, error)
+        else:
+            task = asyncio.get_running_loop().create_task(self._refused_for_good(record, error))
+            self._keeping.add(task)
+            task.add_done_callback(self._keeping.discard)
             return
-        self.failed.labels(self.id, record.kind).inc(record.items)
-        if retryable or self.dead_letter is None:
-            why = f"{type(error).__name__}: {error}" if retryable else _failure(error)
-            self.log.error("kafka: %d %s not delivered to %s: %s", record.items, record.kind, record.topic, why)
-            self._release(record, error, retryable)
-            return
-        task = asyncio.get_running_loop().create_task(self._keep_refused(record, error))
-        self._keeping.add(task)
-        task.add_done_callback(self._keeping.discard)
+        self._release(record, error, retryable)
 
-    async def _keep_refused(self, record: OutgoingRecord, error: BaseException) -> None:
-        """A record refused for good leaves the queue (and the disk) only once the dead-letter file holds it."""
+    async def _refused_for_good(self, record: OutgoingRecord, error: BaseException) -> None:
+        """Such a record leaves the queue (and the disk) only once the dead-letter file holds it."""
         try:
-            kept = await self._keep([record], _failure(error))
-            self.log.error("kafka: %d %s not delivered to %s: %s; %s", record.items, record.kind, record.topic,
-                           _failure(error), self._where(kept, 1))
+            await self.undeliverable.keep_refused(record, error)
         finally:
             self._release(record, error, False)
 
@@ -330,21 +281,3 @@ class KafkaExporter(ComponentBase):
             for record in left:
                 self._settle(record, RetryableError("kafka exporter shut down"), True)
         self.sender = None
-
-
-def _failure(error: BaseException) -> str:
-    """Who refused a record: the producer's own checks before sending, or the broker."""
-    if isinstance(error, RefusedBeforeSending):
-        return f"the Kafka producer refused it before sending ({error})"
-    return f"the broker refused it ({type(error).__name__}: {error})"
-
-
-def _describe_items(records: list[OutgoingRecord]) -> str:
-    return ", ".join(f"{items} {kind}" for kind, items in _items_by_kind(records).items())
-
-
-def _items_by_kind(records: list[OutgoingRecord]) -> Tally:
-    tally: Tally = Tally()
-    for record in records:
-        tally[record.kind] += record.items
-    return tally
