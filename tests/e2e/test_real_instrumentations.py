@@ -24,6 +24,10 @@ from tests.support.stream_server import StreamServer
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCHEDULE = {"first_delay": 0.3, "chunk_gap": 0.03, "content_chunks": 8}
 STALL_GAP_S = 1.0
+#: The module's 21 runs (3 libraries x 7 scenarios, two at a time) take 4-5 minutes on a loaded 2-core machine, one
+#: app run up to a few minutes: these only catch a hang, the verdicts are the records' own times.
+pytestmark = pytest.mark.timeout(1800)
+RUN_TIMEOUT_S = 300.0
 
 SCENARIOS = {
     "normal": {},
@@ -117,7 +121,8 @@ async def _run_all(otlp: str, server: StreamServer) -> dict:
 
     async def one(instr: str, name: str):
         async with gate:
-            return (instr, name), await run_instrumented_async(instr, SCENARIOS[name], otlp, server=server)
+            return (instr, name), await run_instrumented_async(instr, SCENARIOS[name], otlp, server=server,
+                                                               timeout=RUN_TIMEOUT_S)
 
     jobs = [one(instr, name) for instr in EXPECTED for name in SCENARIOS]
     return dict(await asyncio.gather(*jobs))

@@ -34,7 +34,7 @@ _STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
 
 def start(tmp_path, ports: Ports, config: dict | None = None) -> TokenstreamProcess:
     config = config or file_pipeline(tmp_path, ports)
-    return TokenstreamProcess(config, tmp_path, health_port=ports.health, workers=WORKERS).start(timeout=40)
+    return TokenstreamProcess(config, tmp_path, health_port=ports.health, workers=WORKERS).start()
 
 
 @pytest.fixture
