@@ -11,6 +11,7 @@ in that teardown killed the process with -15 (or -2), a failed exit for a drain 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import socket
@@ -23,7 +24,8 @@ class StopSignals:
     def __init__(self, on_first: Callable[[signal.Signals], None], on_again: Callable[[signal.Signals], None]) -> None:
         self.on_first = on_first
         self.on_again = on_again
-        self.received = 0
+        #: next() on it is one call, which a handler nested in this one cannot split: exactly one signal is first
+        self._count = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: tuple[socket.socket, socket.socket] | None = None
 
@@ -50,10 +52,10 @@ class StopSignals:
             self._wakeup = None
 
     def _received(self, signum: int, _frame: object) -> None:
-        """Runs in the main thread, between two bytecodes: it only hands the work to the loop, while there is one."""
-        self.received += 1
+        """Runs in the main thread, between two bytecodes (another signal's handler may run inside it): it only hands
+        the work to the loop, while there is one."""
+        action = self.on_first if next(self._count) == 0 else self.on_again
         sig = signal.Signals(signum)
-        action = self.on_first if self.received == 1 else self.on_again
         try:
             self._loop.call_soon_threadsafe(action, sig)
         except RuntimeError:  # the loop has closed: the process is on its way out
