@@ -14,60 +14,14 @@ a span too large for a Kafka record), each caller is answered for its own spans 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.errors import RejectedSpans
-from processor.model.batch import Batch, Signal, span_keys
+from processor.model.batch import Batch, Signal
+from processor.processors.batch.callers import Caller, finish_all
 from processor.processors.batch.config import BatchConfig
 from processor.processors.batch.split import split_batch
 from processor.service.fanout import raise_combined
-
-
-class _Caller:
-    """A `consume` call whose data is in a pending batch, and where: its requests' resource_spans are
-    `request.resource_spans[first:last]` (a merge appends them), so that spans a downstream refused (`RejectedSpans`)
-    are answered to the callers that sent them and to no one else."""
-
-    __slots__ = ("future", "signal", "request", "first", "last", "rejected")
-
-    def __init__(self, future: asyncio.Future | None, signal: Signal, request: Any, first: int, last: int) -> None:
-        self.future = future
-        self.signal = signal
-        self.request = request
-        self.first, self.last = first, last
-        self.rejected: RejectedSpans | None = None
-
-    def own(self, error: RejectedSpans) -> RejectedSpans | None:
-        """`error` narrowed to this caller's spans (walked only now that something was refused)."""
-        if self.signal is not Signal.TRACES:
-            return None
-        return error.among(span_keys(self.request.resource_spans[self.first:self.last]))
-
-    def note(self, error: RejectedSpans) -> None:
-        """A send that may have held this caller's spans refused some: remember those that are its own."""
-        mine = self.own(error)
-        if mine is not None:
-            self.rejected = mine if self.rejected is None else \
-                RejectedSpans(f"{self.rejected}; {mine}", self.rejected.spans | mine.spans)
-
-    def finish(self, error: BaseException | None) -> None:
-        """Answer the caller: OK, the refusal of its own spans, or (any other error) the error itself."""
-        if self.future is None or self.future.done():
-            return
-        if isinstance(error, RejectedSpans):
-            self.note(error)
-            error = None
-        error = error or self.rejected
-        if error is None:
-            self.future.set_result(None)
-        else:
-            self.future.set_exception(error)
-
-
-def _finish(callers: list[_Caller], error: BaseException | None) -> None:
-    for caller in callers:
-        caller.finish(error)
 
 
 class _Buffer:
@@ -79,9 +33,9 @@ class _Buffer:
         self.pending: Batch | None = None
         self.items = 0  # kept as a running count: counting a merged batch walks all of it
         self.timer: asyncio.TimerHandle | None = None
-        self.callers: list[_Caller] = []  # callers waiting for `pending` to be sent
+        self.callers: list[Caller] = []  # callers waiting for `pending` to be sent
 
-    def add(self, batch: Batch, future: asyncio.Future | None) -> _Caller:
+    def add(self, batch: Batch, future: asyncio.Future | None) -> Caller:
         self.items += batch.item_count()
         if self.pending is None:
             self.pending = batch  # adopted, not copied: hence mutates_data
@@ -89,17 +43,17 @@ class _Buffer:
         else:
             first = _resources(self.pending)
             self.pending.merge(batch)
-        caller = _Caller(future, batch.signal, self.pending.request, first, _resources(self.pending))
+        caller = Caller(future, batch.signal, self.pending.request, first, _resources(self.pending))
         if future is not None:
             self.callers.append(caller)
         return caller
 
-    def take_all(self, max_size: int) -> tuple[list[Batch], list[_Caller]]:
+    def take_all(self, max_size: int) -> tuple[list[Batch], list[Caller]]:
         pending, self.pending, self.items = self.pending, None, 0
         callers, self.callers = self.callers, []
         return (split_batch(pending, max_size) if pending else []), callers
 
-    def take_full(self, size: int, max_size: int) -> tuple[list[Batch], list[_Caller]]:
+    def take_full(self, size: int, max_size: int) -> tuple[list[Batch], list[Caller]]:
         """Full batches to send now; a last part smaller than `size` stays pending. Which caller's data ended
         up in that part is not known, so every caller waits for it too: its send settles them."""
         parts, callers = self.take_all(max_size)
@@ -157,8 +111,8 @@ class BatchProcessor(ComponentBase):
         if caller.future is not None:
             await caller.future
 
-    async def _send_and_settle(self, parts: list[Batch], callers: list[_Caller], buffer: _Buffer,
-                               trigger: _Caller) -> None:
+    async def _send_and_settle(self, parts: list[Batch], callers: list[Caller], buffer: _Buffer,
+                               trigger: Caller) -> None:
         """Send, then tell the callers whose data went. Spans refused by name go to the callers that sent them
         (also to those left waiting on the remainder, answered when it is sent); any other failure also fails the
         callers left waiting, since their data may have been in what failed (they retry: at least once). With no
@@ -172,15 +126,15 @@ class BatchProcessor(ComponentBase):
                 return
             for caller in buffer.callers:
                 caller.note(exc)
-            _finish(callers, exc)
+            finish_all(callers, exc)
             return
         except Exception as exc:
             if not callers and not buffer.callers:
                 raise
-            _finish([*callers, *buffer.callers], exc)
+            finish_all([*callers, *buffer.callers], exc)
             buffer.callers = []
             return
-        _finish(callers, None)
+        finish_all(callers, None)
 
     def _on_timeout(self, signal: Signal) -> None:
         buffer = self._buffers[signal]
@@ -204,15 +158,15 @@ class BatchProcessor(ComponentBase):
                 errors.append(exc)
         raise_combined(errors)
 
-    async def _send_logged(self, parts: list[Batch], callers: list[_Caller], why: str) -> None:
+    async def _send_logged(self, parts: list[Batch], callers: list[Caller], why: str) -> None:
         """A send no caller awaits: its result goes to the callers, else to the log."""
         try:
             await self._send(parts)
         except Exception as exc:
             self.log.debug("a batch sent %s was refused (logged above)", why)
-            _finish(callers, exc)
+            finish_all(callers, exc)
             return
-        _finish(callers, None)
+        finish_all(callers, None)
 
     async def shutdown(self) -> None:
         """Sends everything still pending and waits for sends already under way."""
