@@ -40,7 +40,7 @@ T0 = 1_700_000_000_000_000_000
 class Size:
     seconds: float
     apps: int  # innocent SDK apps, each exporting one batch at a time
-    large_every: float  # seconds between two requests with a large span
+    large_every: float  # seconds from an answer to the next request with a large span
     full: bool
 
 
@@ -126,9 +126,9 @@ async def oversized_among_others(size: Size, tmp_path, bootstrap: str, *, persis
         kept = metric_total(scrape(ports.metrics), "tokenstream_exporter_dead_letter_records_total")
         failed = [result for result in innocent.results if result is not SpanExportResult.SUCCESS]
         name = "one client's spans too large for Kafka" + (", persistent queue" if persistent else "")
-        record(Row(name, f"{size.apps} SDK apps sending small batches for {size.seconds:.0f} s; one client sends a "
-                   f"trace with a {LARGE_ATTRIBUTE_BYTES >> 10} KiB span every {size.large_every} s; "
-                   "max_message_bytes 1 MiB, dead_letter set",
+        record(Row(name, f"{size.apps} SDK apps sending small batches for {size.seconds:.0f} s; one client sends "
+                   f"traces with a {LARGE_ATTRIBUTE_BYTES >> 10} KiB span, one at a time, {size.large_every} s after "
+                   "each answer; max_message_bytes 1 MiB, dead_letter set",
                    lost=delivery.lost, duplicated=delivery.duplicated, refused=len(failed) * 5,
                    other={"innocent requests": len(innocent.results), "innocent requests failed": len(failed),
                           "innocent spans": len(innocent.keys),
