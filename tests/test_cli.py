@@ -119,3 +119,47 @@ def test_python_dash_m_and_the_console_script_are_the_same_program():
     console_script = Path(sys.executable).parent / "tokenstream"
     script = subprocess.run([str(console_script), "components"], capture_output=True, text=True, timeout=60)
     assert script.stdout == tokenstream("components").stdout
+
+
+def test_a_config_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path):
+    """Before: a 100 MB config took 78 s and 1.06 GiB to parse, then blamed YAML aliases it did not have."""
+    path = tmp_path / "huge.yaml"
+    with path.open("w") as file:  # a valid price table, no aliases: just too big to be a pipeline (2 MiB)
+        file.write("processors:\n  cost:\n    prices:\n")
+        line = "      m{:09d}: {{input_per_million: 1.0, output_per_million: 2.0}}\n"
+        for index in range((2 << 20) // len(line.format(0))):
+            file.write(line.format(index))
+    result = tokenstream("validate", "--config", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{path}: the file is larger than 1 MiB, the most a config file may be" in result.stderr
+    assert "alias" not in result.stderr
+
+
+def test_a_huge_value_is_quoted_by_a_short_prefix_in_every_message(tmp_path):
+    """Before: a long value was printed back whole, once per message that named it."""
+    long = "9" * 200_000
+    path = tmp_path / "long.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        receivers:
+          otlp:
+            protocols:
+              grpc:
+                endpoint: "127.0.0.1:{long}"
+        processors:
+          batch:
+            timeout: "{long}x"
+            ? "{long}"
+            : 1
+          ? cadence/{long}
+          : {{}}
+        exporters:
+          debug: {{}}
+        service:
+          pipelines:
+            traces: {{receivers: [otlp], processors: [batch, "batch/{long}"], exporters: [debug]}}
+        """))
+    result = tokenstream("validate", "--config", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 5 and all(len(line) < 400 for line in lines), max(lines, key=len)[:400]
+    assert "999999999" in result.stderr and "(200000 characters)" in result.stderr

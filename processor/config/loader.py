@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from processor.config.types import cut, quoted
+
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _WHOLE_REF = re.compile(r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$")
 
@@ -33,6 +35,11 @@ def load(paths: Iterable[str | Path], overrides: Iterable[str] = (), env: Mappin
 MAX_DEPTH = 64
 #: Values a document may hold once YAML aliases are followed: a few aliases can stand for billions ("YAML bomb").
 MAX_VALUES = 1_000_000
+#: The largest config file read. Real pipelines are a few KB (a price table of a thousand models, ~100 KB); YAML
+#: parses at a few MB a minute in Python, so a file much larger would only cost minutes and gigabytes to refuse.
+MAX_CONFIG_BYTES = 1 << 20
+#: LibYAML's parser when PyYAML has it (it is several times faster), else the pure-Python one; both safe.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _check_shape(document: dict) -> None:
@@ -43,7 +50,8 @@ def _check_shape(document: dict) -> None:
         node, ancestors = stack.pop()
         seen += 1
         if seen > MAX_VALUES:
-            raise LoadError(f"the config holds more than {MAX_VALUES} values once YAML aliases are expanded")
+            raise LoadError(f"the config holds more than {MAX_VALUES} values (each use of a YAML alias counts its "
+                            "values again)")
         if not isinstance(node, dict | list):
             continue
         if id(node) in ancestors:
@@ -56,11 +64,19 @@ def _check_shape(document: dict) -> None:
 
 def _read(path: Path) -> dict:
     try:
-        text = path.read_text()
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)  # a bounded read: a pipe or a device has no size to check first
     except OSError as exc:
         raise LoadError(f"{path}: cannot read config ({exc.strerror})") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise LoadError(f"{path}: the file is larger than {MAX_CONFIG_BYTES >> 20} MiB, the most a config file may "
+                        "be (pipelines are a few KB); is it the right file?")
     try:
-        document = yaml.safe_load(text)
+        text = data.decode()
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{path}: not valid YAML: not UTF-8 text (byte {exc.start})") from None
+    try:
+        document = yaml.load(text, Loader=_LOADER)  # _LOADER is a safe loader
     except RecursionError:
         raise LoadError(f"{path}: the YAML is nested too deeply to read") from None
     except ValueError as exc:  # e.g. an integer longer than Python converts (4300 digits)
@@ -69,7 +85,7 @@ def _read(path: Path) -> dict:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise LoadError(f"{path}: not valid YAML{at}: {problem}") from exc
+        raise LoadError(f"{path}: not valid YAML{at}: {cut(problem, 200)}") from exc
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -92,7 +108,7 @@ def deep_merge(base: dict, override: dict) -> dict:
 def _apply_set(document: dict, override: str) -> None:
     path, sep, raw = override.partition("=")
     if not sep or not path:
-        raise LoadError(f'--set "{override}": expected key.path=value, e.g. processors.cadence.stall_gap=3s')
+        raise LoadError(f"--set {quoted(override)}: expected key.path=value, e.g. processors.cadence.stall_gap=3s")
     keys = path.split(".")
     node = document
     for key in keys[:-1]:
@@ -102,9 +118,9 @@ def _apply_set(document: dict, override: str) -> None:
             node[key] = child
         node = child
     try:
-        node[keys[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        node[keys[-1]] = yaml.load(raw, Loader=_LOADER) if raw != "" else ""  # _LOADER is a safe loader
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
-        raise LoadError(f'--set "{override}": the value is not valid YAML') from exc
+        raise LoadError(f"--set {quoted(override)}: the value is not valid YAML") from exc
 
 
 def expand_env(value: Any, env: Mapping[str, str], depth: int = 0) -> Any:
@@ -125,7 +141,7 @@ def expand_env(value: Any, env: Mapping[str, str], depth: int = 0) -> Any:
     expanded = _ENV_REF.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
     if _WHOLE_REF.match(value) and expanded != "":
         try:
-            scalar = yaml.safe_load(expanded)
+            scalar = yaml.load(expanded, Loader=_LOADER)
         except yaml.YAMLError:
             return expanded
         return scalar if isinstance(scalar, str | int | float | bool) else expanded

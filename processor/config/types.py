@@ -21,15 +21,15 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"{value!r} is not a duration (e.g. 2s, 500ms)")
     if isinstance(value, int | float):
         if value < 0:
-            raise ValueError(f"{value!r} is negative; a duration must be 0 or more")
+            raise ValueError(f"{quoted(value)} is negative; a duration must be 0 or more")
         seconds = float(value) if abs(value) < 1e300 else math.inf  # float() of a huge int overflows
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise ValueError(f'"{value}" is not a duration (e.g. 2s, 500ms)')
+            raise ValueError(f"{quoted(value)} is not a duration (e.g. 2s, 500ms)")
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if not math.isfinite(seconds):
-        raise ValueError(f"{_short(value)} is not a finite duration (e.g. 2s, 500ms)")
+        raise ValueError(f"{quoted(value)} is not a finite duration (e.g. 2s, 500ms)")
     return seconds
 
 
@@ -39,29 +39,38 @@ def parse_size(value: object) -> int:
         raise ValueError(f"{value!r} is not a size (e.g. 64MiB, 512KB)")
     if isinstance(value, int):
         if value < 0:
-            raise ValueError(f"{value!r} is negative; a size must be 0 or more")
+            raise ValueError(f"{quoted(value)} is negative; a size must be 0 or more")
         return value
     match = _SIZE.match(str(value))
     if not match:
-        raise ValueError(f'"{value}" is not a size (e.g. 64MiB, 512KB)')
+        raise ValueError(f"{quoted(value)} is not a size (e.g. 64MiB, 512KB)")
     size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
     if not math.isfinite(size):
-        raise ValueError(f"{_short(value)} is too large for a size")
+        raise ValueError(f"{quoted(value)} is too large for a size")
     return int(size)
 
 
-def _short(value: object) -> str:
-    """A value for a message, cut short: a fuzzer's 400-digit number is not worth repeating in full."""
-    text = str(value)
-    return f'"{text[:40]}..."' if len(text) > 40 else f'"{text}"'
+#: How much of a value a message quotes; a config value can be megabytes long.
+QUOTED_CHARS = 40
+
+
+def cut(text: str, limit: int = QUOTED_CHARS) -> str:
+    """`text`, or its first `limit` characters and how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def quoted(value: object) -> str:
+    """A value for a message, in quotes, cut to a short prefix: a 100 MB value is not worth printing back."""
+    text = str(value) if not isinstance(value, int) or abs(value) < 10 ** 40 else f"a {value.bit_length()}-bit int"
+    return f'"{cut(text)}"'
 
 
 def parse_endpoint(value: object) -> str:
     """`host:port`, where port is 0..65535 (0 picks a free port)."""
     text = str(value).strip()
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f'"{value}" is not an endpoint (e.g. 127.0.0.1:4317)')
+    if not sep or not port.isdigit() or len(port) > 5 or int(port) > 65535:
+        raise ValueError(f"{quoted(value)} is not an endpoint (e.g. 127.0.0.1:4317)")
     return f"{host or '0.0.0.0'}:{int(port)}"
 
 
@@ -88,7 +97,7 @@ class ComponentID:
     def parse(cls, text: str) -> ComponentID:
         type_, _, name = str(text).partition("/")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", type_) or (name == "" and "/" in str(text)):
-            raise ValueError(f'"{text}" is not a component id (type[/name], e.g. batch or batch/slow)')
+            raise ValueError(f"{quoted(text)} is not a component id (type[/name], e.g. batch or batch/slow)")
         return cls(type_, name)
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from processor.component import Kind
 from processor.config.models import ComponentConfig, PipelineConfig, RawConfig, ServiceConfig
-from processor.config.types import ComponentID, split_endpoint
+from processor.config.types import ComponentID, cut, quoted, split_endpoint
 from processor.model.batch import Signal
 from processor.service import registry
 
@@ -40,8 +40,13 @@ class Config:
     warnings: list[str] = field(default_factory=list)
 
 
+#: The longest message a problem prints: values are quoted by a short prefix, and this catches any other echo.
+MAX_MESSAGE_CHARS = 300
+
+
 class Problems(Exception):
     def __init__(self, errors: list[str], warnings: list[str]) -> None:
+        errors, warnings = [cut(e, MAX_MESSAGE_CHARS) for e in errors], [cut(w, MAX_MESSAGE_CHARS) for w in warnings]
         super().__init__("\n".join(errors))
         self.errors = errors
         self.warnings = warnings
@@ -77,7 +82,7 @@ def _check_components(raw: RawConfig, errors: list[str],
     for kind in Kind:
         known = registry.factories()[kind]
         for key, body in getattr(raw, kind.section).items():
-            path = f"{kind.section}::{key}"
+            path = f"{kind.section}::{cut(key)}"
             try:
                 cid = ComponentID.parse(key)
             except ValueError as exc:
@@ -86,7 +91,7 @@ def _check_components(raw: RawConfig, errors: list[str],
             factory = known.get(cid.type)
             invalid.add((kind, cid))
             if factory is None:
-                errors.append(f'{path}: unknown {kind.value} type "{cid.type}"{_did_you_mean(cid.type, known)}')
+                errors.append(f"{path}: unknown {kind.value} type {quoted(cid.type)}{_did_you_mean(cid.type, known)}")
                 continue
             if body is not None and not isinstance(body, dict):
                 errors.append(f"{path}: expected a mapping of settings, got {_describe(body)}")
@@ -115,12 +120,12 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
     used: set[tuple[Kind, ComponentID]] = set()
     pipelines = []
     for key, body in service.pipelines.items():
-        path = f"service::pipelines::{key}"
+        path = f"service::pipelines::{cut(key)}"
         signal_name, _, _ = key.partition("/")
         try:
             signal = Signal(signal_name)
         except ValueError:
-            errors.append(f'{path}: "{signal_name}" is not a signal; a pipeline id is traces, logs or metrics, '
+            errors.append(f"{path}: {quoted(signal_name)} is not a signal; a pipeline id is traces, logs or metrics, "
                           f"optionally /name")
             continue
         connectors: dict[Kind, list[ComponentID]] = {Kind.RECEIVER: [], Kind.EXPORTER: []}
@@ -139,14 +144,14 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
         if cid and (Kind.EXTENSION, cid) in invalid:
             continue
         if cid and cid not in components[Kind.EXTENSION]:
-            errors.append(f'service::extensions: references extension "{name}" which is not configured')
+            errors.append(f"service::extensions: references extension {quoted(name)} which is not configured")
         elif cid:
             used.add((Kind.EXTENSION, cid))
     for kind, configured in components.items():
         for cid in configured:
             if (kind, cid) not in used:
-                warnings.append(f'{kind.section}::{cid}: {kind.value} "{cid}" is configured but not used by any '
-                                f"{'service::extensions' if kind is Kind.EXTENSION else 'pipeline'}")
+                warnings.append(f"{kind.section}::{cut(str(cid))}: {kind.value} {quoted(cid)} is configured but not "
+                                f"used by any {'service::extensions' if kind is Kind.EXTENSION else 'pipeline'}")
     return pipelines
 
 
@@ -161,7 +166,7 @@ def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
         if cid is None:
             continue
         if cid in ids or cid in connectors.get(kind, ()):
-            errors.append(f'{path}: references {kind.value} "{name}" twice; list it once')
+            errors.append(f"{path}: references {kind.value} {quoted(name)} twice; list it once")
             continue
         if kind in connectors and (cid in components[Kind.CONNECTOR] or (Kind.CONNECTOR, cid) in invalid):
             _connector_reference(cid, kind, signal, path, components, errors)
@@ -174,11 +179,11 @@ def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
         if cid not in components[kind]:
             factory = registry.get(kind, cid.type)
             hint = "" if factory else _did_you_mean(cid.type, registry.factories()[kind])
-            errors.append(f'{path}: references {kind.value} "{name}" which is not configured{hint}')
+            errors.append(f"{path}: references {kind.value} {quoted(name)} which is not configured{hint}")
             continue
         factory = registry.get(kind, cid.type)
         if signal not in factory.signals:
-            errors.append(f'{path}: {kind.value} "{name}" does not support {signal.value}; it supports '
+            errors.append(f"{path}: {kind.value} {quoted(name)} does not support {signal.value}; it supports "
                           f"{', '.join(sorted(s.value for s in factory.signals))}")
         used.add((kind, cid))
         ids.append(cid)
@@ -267,16 +272,16 @@ def _did_you_mean(word: str, choices) -> str:
 
 
 def _describe(value: Any) -> str:
-    """A value as the user wrote it in YAML."""
-    if isinstance(value, str):
-        return f'"{value}"'
+    """A value as the user wrote it in YAML, cut to a short prefix."""
+    if isinstance(value, str) or (isinstance(value, int) and abs(value) >= 10 ** 40):
+        return quoted(value)
     try:
-        return json.dumps(value)
+        return cut(json.dumps(value))
     except (TypeError, ValueError, RecursionError):
         pass
     try:
-        return repr(value)
-    except (ValueError, RecursionError):  # an int too long to print, or nesting too deep
+        return cut(repr(value))
+    except (ValueError, RecursionError):  # nesting too deep to print
         return f"a {type(value).__name__}"
 
 
@@ -285,14 +290,15 @@ def format_errors(exc: ValidationError, prefix: str, model: type[BaseModel]) -> 
     """Pydantic's errors as `path::to::key: message` lines a user can act on."""
     lines = []
     for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
+        loc = [cut(str(part)) for part in error["loc"]]
         path = "::".join([prefix, *loc] if prefix else loc)
         kind = error["type"]
         if kind == "extra_forbidden":
             parent = _model_at(model, error["loc"][:-1])
             fields = list(parent.model_fields) if parent else []
-            hint = _did_you_mean(loc[-1], fields).replace("known types", "known keys")
-            lines.append(f'{path}: unknown key "{loc[-1]}"{hint}')
+            key = str(error["loc"][-1])
+            hint = _did_you_mean(key, fields).replace("known types", "known keys") if len(key) <= 100 else ""
+            lines.append(f"{path}: unknown key {quoted(key)}{hint}")
         elif kind == "missing":
             lines.append(f"{path}: is required")
         elif kind in ("value_error", "assertion_error"):

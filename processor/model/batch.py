@@ -7,6 +7,7 @@ the same batch, and exporters pick the parts they write.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -72,6 +73,11 @@ def count_items(signal: Signal, request: Any) -> int:
     if signal is Signal.LOGS:
         return sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
     return sum(_data_points(m) for rm in request.resource_metrics for sm in rm.scope_metrics for m in sm.metrics)
+
+
+def span_keys(resource_spans: Iterable[Any]) -> set[tuple[bytes, bytes]]:
+    """(trace id, span id) of every span under these ResourceSpans (a request's, or a slice of them)."""
+    return {(span.trace_id, span.span_id) for rs in resource_spans for ss in rs.scope_spans for span in ss.spans}
 
 
 def _data_points(metric: Any) -> int:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from processor.component import Consumer
-from processor.errors import PermanentError, RetryableError
+from processor.errors import PermanentError, RejectedSpans, RetryableError
 from processor.model.batch import Batch, Signal
 
 
@@ -54,15 +54,18 @@ def first_refusal(consumers: Sequence[Consumer]) -> RetryableError | None:
 
 
 def raise_combined(errors: list[BaseException]) -> None:
-    """One error for several: retryable if any consumer may succeed on a retry."""
+    """One error for several: retryable if any consumer may succeed on a retry; spans refused by several consumers
+    (or in several parts) are refused together, still named one by one."""
     if not errors:
         return
     if len(errors) == 1:
         raise errors[0]
     retryable = [e for e in errors if isinstance(e, RetryableError)]
-    message = "; ".join(str(e) for e in errors)
+    message = "; ".join(dict.fromkeys(str(e) for e in errors))
     if retryable:
         raise RetryableError(message, retry_after=max(e.retry_after or 0 for e in retryable) or None)
+    if all(isinstance(e, RejectedSpans) for e in errors):
+        raise RejectedSpans(message, frozenset().union(*(e.spans for e in errors)))
     if all(isinstance(e, PermanentError) for e in errors):
         raise PermanentError(message)
     raise RetryableError(message)

@@ -13,6 +13,7 @@ from processor.config.validate import Config
 from processor.service.graph import Graph
 from processor.service.host import Host, Status
 from processor.service.http import HttpServer
+from processor.service.signals import StopSignals, log_repeated
 from processor.service.telemetry import SelfTelemetry
 from processor.service.workers import WorkerContext, worker_config
 
@@ -64,17 +65,19 @@ class Service:
 
     async def run(self) -> int:
         """Start, wait for SIGTERM or SIGINT, drain. Returns the process exit code."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
+        signals = StopSignals(self._on_signal, log_repeated(log, "draining"))
+        signals.install(asyncio.get_running_loop())
         try:
-            await self.start()
-        except Exception as exc:
-            log.error("could not start: %s", exc)
-            await self.shutdown()
-            return 1
-        await self._stopping.wait()
-        return 0 if await self.shutdown() else 1
+            try:
+                await self.start()
+            except Exception as exc:
+                log.error("could not start: %s", exc)
+                await self.shutdown()
+                return 1
+            await self._stopping.wait()
+            return 0 if await self.shutdown() else 1
+        finally:
+            signals.ignore_from_now()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s: draining in-flight data and flushing exporters", sig.name)

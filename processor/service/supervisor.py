@@ -4,7 +4,9 @@ Each worker is `tokenstream run` with the same arguments, told its index by envi
 supervisor itself receives no telemetry data: it checks the ports first (a taken port fails here, loudly, not
 as N crash-looping workers), starts the one embedded Kafka broker if a component needs it, serves health and
 metrics for the whole set (supervisor_http.py), and on SIGTERM or SIGINT passes SIGTERM to every worker and
-waits for them to drain, up to service.shutdown_timeout. It exits 0 when every worker did.
+waits for them to drain, up to service.shutdown_timeout. It exits 0 when every worker did. A signal after the
+first is logged and ignored (signals.py), by the supervisor and by each worker: a terminal's Ctrl-C reaches them
+all, and then the supervisor's own SIGTERM too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from processor.component import Kind
 from processor.config.types import split_endpoint
 from processor.config.validate import Config
 from processor.service.host import Status
+from processor.service.signals import StopSignals, log_repeated
 from processor.service.supervisor_http import SupervisorEndpoints
 from processor.service.worker_process import WorkerProcess
 from processor.service.workers import WorkerContext, metrics_dir, uses_embedded_kafka
@@ -49,9 +52,14 @@ class Supervisor:
         return Status.RUNNING if self._workers and all(w.ready for w in self._workers) else Status.STARTING
 
     async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
+        signals = StopSignals(self._on_signal, log_repeated(log, "the workers drain"))
+        signals.install(asyncio.get_running_loop())
+        try:
+            return await self._run()
+        finally:
+            signals.ignore_from_now()
+
+    async def _run(self) -> int:
         problems = _taken_ports(self.config)
         if problems:
             for problem in problems:

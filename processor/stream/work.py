@@ -38,6 +38,9 @@ class TraceState:
     calls: dict[bytes, LlmCall] = field(default_factory=dict)  # by span id, in arrival order
     http: list[HttpAttempt] = field(default_factory=list)
     pending_logs: dict[bytes, list[Any]] = field(default_factory=dict)  # gen_ai logs whose span has not come
+    #: What the store counts against its bounds (TraceStore): calls, HTTP attempts and waiting logs, and their size
+    pieces: int = 0
+    held_bytes: int = 0
 
     def awaits_stream(self) -> bool:
         """A call's request half is here and its stream half not yet (Logfire's log span comes at the stream's end)."""

@@ -38,7 +38,9 @@ class TokenstreamProcess:
         self.workers = workers
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20.0) -> TokenstreamProcess:
+    def start(self, timeout: float = 90.0) -> TokenstreamProcess:
+        """Start it and wait until it is healthy. `timeout` only guards against a hang: on a loaded machine a start
+        (imports, the embedded broker) has taken over 20 s."""
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         command = [sys.executable, "-m", "processor", "run", "--config", str(self.config_path)]
         if self.workers is not None:

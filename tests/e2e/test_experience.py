@@ -62,7 +62,7 @@ def running(tmp_path, kafka_bootstrap, kafka_topic):  # noqa: F811 - the fixture
         "processors.trace_cost.wait=2s",
         "processors.slo.min_streams=8",
     ], env={"KAFKA_BROKERS": kafka_bootstrap})
-    process = TokenstreamProcess(config, tmp_path, health_port=ports["health"]).start(timeout=60)
+    process = TokenstreamProcess(config, tmp_path, health_port=ports["health"]).start()
     try:
         yield process, ports, topics
     finally:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import os
+import signal
+import subprocess
 import threading
 import time
 import urllib.request
@@ -117,3 +121,30 @@ def test_self_telemetry_counts_accepted_spans_and_health_turns_503_while_drainin
         text = response.read().decode()
     assert 'tokenstream_receiver_accepted_spans_total{receiver="otlp",transport="grpc"} 7.0' in text
     assert tokenstream.stop() == 0
+
+
+def _keep_signalling(pid: int, sig: signal.Signals, until: subprocess.Popen, *, every: float = 0.02) -> int:
+    """Send `sig` again and again until `until` exits; returns how many were sent after the first."""
+    sent = 0
+    while until.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+            sent += 1
+        time.sleep(every)
+    return sent
+
+
+def test_signals_after_the_first_are_logged_and_ignored_until_the_drain_is_done(tokenstream, ports, tmp_path):
+    """Before: a second SIGTERM while the process drained (a supervisor, or Ctrl-C pressed twice) killed it with
+    -15. The Collector ignores repeated signals during shutdown; so does tokenstream, to the very end."""
+    spans = make_spans(5, prefix="twice")
+    assert GrpcSpanExporter(endpoint=f"127.0.0.1:{ports.grpc}", insecure=True).export(spans) \
+        is SpanExportResult.SUCCESS
+    tokenstream.proc.send_signal(signal.SIGTERM)
+    repeated = _keep_signalling(tokenstream.proc.pid, signal.SIGINT, tokenstream.proc)
+    assert tokenstream.proc.wait(30) == 0, tokenstream.logs()
+    assert repeated > 0
+    logs = tokenstream.logs()
+    # both may be pending when the handler first runs, and then SIGINT (2) is taken before SIGTERM (15)
+    assert "draining in-flight data" in logs and "again while draining: ignored" in logs
+    assert span_set(read_jsonl(tmp_path / "spans.jsonl", Signal.TRACES)) == span_set([spans_request(spans)])

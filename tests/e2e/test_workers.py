@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -33,7 +34,7 @@ _STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
 
 def start(tmp_path, ports: Ports, config: dict | None = None) -> TokenstreamProcess:
     config = config or file_pipeline(tmp_path, ports)
-    return TokenstreamProcess(config, tmp_path, health_port=ports.health, workers=WORKERS).start(timeout=40)
+    return TokenstreamProcess(config, tmp_path, health_port=ports.health, workers=WORKERS).start()
 
 
 @pytest.fixture
@@ -248,3 +249,24 @@ def test_one_embedded_kafka_broker_serves_every_worker(tmp_path, ports):
         assert process.stop() == 0, process.logs()
     finally:
         process.kill()
+
+
+def test_signals_after_the_first_reach_supervisor_and_workers_and_are_ignored(workers, ports, tmp_path):
+    """A terminal's Ctrl-C reaches the supervisor and every worker, and the supervisor then sends each worker a
+    SIGTERM of its own: each one after the first is logged and ignored, and all drain and exit 0."""
+    assert post(f"http://127.0.0.1:{ports.http}/v1/traces", spans_request(make_spans(3)).SerializeToString()) == 200
+    pids = list(worker_pids(workers).values())
+    workers.proc.send_signal(signal.SIGINT)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+    while workers.proc.poll() is None:
+        for pid in [workers.proc.pid, *pids]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        time.sleep(0.02)
+    assert workers.proc.wait(30) == 0, workers.logs()
+    logs = workers.logs()
+    assert "received SIGTERM again while the workers drain: ignored" in logs
+    assert "received SIGTERM again while draining: ignored" in logs
+    assert len(re.findall(r"worker \d \(pid \d+\) exited with code 0", logs)) == WORKERS

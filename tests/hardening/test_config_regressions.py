@@ -45,7 +45,7 @@ def test_a_value_too_deep_to_print_is_still_described():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a: " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+    ("a: " + "[" * 5000 + "]" * 5000, "nested (too deeply|more than 64 levels)"),  # LibYAML reads it, then it is cut
     ("a: " + "[" * 80 + "]" * 80, "nested more than 64 levels"),
     (ANCHOR_TEMPLATES[0], "refers to a mapping or list that contains it"),
     (ANCHOR_TEMPLATES[2], "more than 1000000 values"),

@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from tests.support.instrumented import RunResult, run_instrumented_async
+from tests.support.instrumented import RunResult, in_transit, run_instrumented_async
 from tests.support.instrumentors import available
 from tests.support.otlp_capture import OtlpCapture
 
 SCENARIO = {"name": "normal", "first_delay": 0.2, "chunk_gap": 0.03, "content_chunks": 6}
-EVENT_CLOCK_TOLERANCE_NS = 10_000_000  # 10 ms: the library stamps its event while handing the chunk to the app
 LLM_SPAN = {"traceloop": "openai.chat", "openinference": "ChatCompletion", "openai_v2": "chat gpt-4o-mini"}
 
 
@@ -42,7 +41,8 @@ async def test_traceloop_exports_one_chunk_event_per_chunk_pulled(stream_server,
     chunk_events = [e.time_unix_nano for e in llm.events if e.name == "gen_ai.content.completion.chunk"]
     arrivals = run.chunk_arrivals()
     assert len(chunk_events) == len(arrivals) == 6 + 3  # role + content + finish + usage
-    assert all(abs(e - a) < EVENT_CLOCK_TOLERANCE_NS for e, a in zip(chunk_events, arrivals, strict=True))
+    # each event is stamped as its chunk is handed to the app (the library wraps the SDK's __next__)
+    assert in_transit(chunk_events, run.chunk_writes(), arrivals), (chunk_events, run.chunk_writes(), arrivals)
     assert run.attempt_outcome() == "finished" and run.server_records[0].named("done_sent")
 
 
@@ -53,8 +53,9 @@ async def test_openinference_first_token_event_matches_the_client_clock(stream_s
     attributes = {a.key: a.value.string_value for a in llm.attributes}
     assert llm.kind == Span.SPAN_KIND_INTERNAL and attributes["openinference.span.kind"] == "LLM"
     (first,) = [e for e in llm.events if e.name == "First Token Stream Event"]
-    assert abs(first.time_unix_nano - run.chunk_arrivals()[0]) < EVENT_CLOCK_TOLERANCE_NS
-    assert 0.2 - 0.01 <= run.client_ttft_ns() / 1e9 <= 0.2 + 0.5  # the app's own start-up may add, never less
+    assert in_transit([first.time_unix_nano], run.chunk_writes()[:1], run.chunk_arrivals()[:1])
+    # the app's TTFT is the server's first delay, never less: the app's own start-up (and a loaded machine) add
+    assert run.client_ttft_ns() / 1e9 >= 0.2 - 0.01
 
 
 @needs("openinference")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tests.reliability.traffic import Request, SpanKey, Traffic
 
@@ -25,6 +26,8 @@ class Ledger:
     retry_delays: Counter[float] = field(default_factory=Counter)
     #: The first message seen with each refusal code, to say what it was
     details: dict[str, str] = field(default_factory=dict)
+    #: Spans an OK answer said it refused (OTLP partial success)
+    partially_refused_spans: int = 0
 
     @property
     def timeouts(self) -> int:
@@ -59,7 +62,7 @@ class GrpcSender:
 
     async def send(self, request: Request) -> str:
         try:
-            await self._export(request.body, timeout=self.timeout)
+            answer = await self._export(request.body, timeout=self.timeout)
         except grpc.aio.AioRpcError as error:
             code = error.code().name
             delay = retry_delay(error) if error.code() == grpc.StatusCode.UNAVAILABLE else None
@@ -71,6 +74,15 @@ class GrpcSender:
             self.ledger.details.setdefault(code, error.details() or "")
             self.ledger.refused_spans += len(request.keys)
             return code
+        partial = ExportTraceServiceResponse.FromString(answer).partial_success
+        if partial.rejected_spans:
+            self.ledger.outcomes["OK_PARTIAL"] += 1
+            self.ledger.details.setdefault("OK_PARTIAL", partial.error_message)
+            self.ledger.partially_refused_spans += partial.rejected_spans
+            # which spans is not said; only the count. Those known to be too large are the ones owed no delivery
+            refused = request.too_large if partial.rejected_spans == len(request.too_large) else frozenset()
+            self.ledger.acknowledged += [key for key in request.keys if key not in refused]
+            return "OK_PARTIAL"
         self.ledger.outcomes["OK"] += 1
         self.ledger.acknowledged += request.keys
         return "OK"

@@ -70,4 +70,4 @@ def default_pipeline(workdir: Path, ports: Ports, bootstrap: str, topics: Topics
 def start_tokenstream(workdir: Path, config: dict, ports: Ports, *, name: str = "tokenstream") -> TokenstreamProcess:
     directory = workdir / name
     directory.mkdir(parents=True, exist_ok=True)
-    return TokenstreamProcess(config, directory, health_port=ports.health).start(timeout=40.0)
+    return TokenstreamProcess(config, directory, health_port=ports.health).start()

@@ -47,6 +47,8 @@ def build_template(plans: list[StreamPlan], rng: random.Random) -> Template:
 class Request:
     body: bytes
     keys: list[SpanKey]
+    #: Spans in it that no Kafka record can hold: the receiver must refuse these, by partial success or error
+    too_large: frozenset[SpanKey] = frozenset()
 
 
 class Traffic:

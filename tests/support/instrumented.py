@@ -24,7 +24,8 @@ from tests.support.stream_server import StreamServer
 from tests.support.venvs import python_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RUN_TIMEOUT_S = 90.0
+#: Only a guard against a hang: an app run (imports, a stream, the exporter flush) took over 90 s on a loaded machine
+RUN_TIMEOUT_S = 240.0
 
 
 @dataclasses.dataclass
@@ -70,6 +71,18 @@ class RunResult:
     @property
     def attempts(self) -> int:
         return len(self.client("create_called"))
+
+    def chunk_writes(self, attempt: int = 1) -> list[int]:
+        """Unix-ns times the server began writing each chunk of `attempt` (server_records are in attempt order)."""
+        return self.server_records[attempt - 1].chunk_times()
+
+
+def in_transit(stamps: list[int], writes: list[int], arrivals: list[int]) -> bool:
+    """Each stamp lies between its chunk's write (the server's clock) and the app's read of it (the app's clock),
+    as it must when a library stamps a chunk while it hands it to the app: an ordering of the data's own times,
+    which holds however loaded the machine is (a tolerance in milliseconds does not)."""
+    return len(stamps) == len(writes) == len(arrivals) and all(
+        written <= stamp <= arrived for stamp, written, arrived in zip(stamps, writes, arrivals, strict=True))
 
 
 def command(instr: str, scenario: dict[str, Any], otlp: str, *, base_url: str | None, out: str,

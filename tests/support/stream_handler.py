@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import struct
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
@@ -128,11 +129,12 @@ class StreamHandler(BaseHTTPRequestHandler):
             payload = factory.finish(plan.finish_reason)
         else:
             payload = factory.usage(plan.content_chunks)
+        began = time.time_ns()  # stamped before the write: a loaded machine may pause this thread right after it
         self._write_chunk(sse_chunks.sse_event(payload))
         extra: dict[str, Any] = {"finish_reason": plan.finish_reason} if step.kind == "finish" else {}
         if step.kind == "usage":
             extra["usage"] = payload["usage"]
-        record.add("chunk_sent", index=step.index, kind=step.kind, **extra)
+        record.add("chunk_sent", at=began, index=step.index, kind=step.kind, **extra)
 
     def _disconnect(self, mode: str, record: RequestRecord, content_sent: int) -> None:
         """abort: FIN inside the chunked body (client error); eof: clean body end, no finish/[DONE]; rst: TCP reset."""

@@ -24,8 +24,9 @@ class RequestRecord:
     events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     finished: bool = False
 
-    def add(self, event: str, **fields: Any) -> dict[str, Any]:
-        entry = {"t_unix_nano": time.time_ns(), "request_id": self.request_id, "event": event, **fields}
+    def add(self, event: str, *, at: int | None = None, **fields: Any) -> dict[str, Any]:
+        """Record `event` now, or at `at` (unix ns) when the step began earlier than it could be recorded."""
+        entry = {"t_unix_nano": at or time.time_ns(), "request_id": self.request_id, "event": event, **fields}
         self.events.append(entry)
         return entry
 
@@ -33,7 +34,8 @@ class RequestRecord:
         return [entry for entry in self.events if entry["event"] == event]
 
     def chunk_times(self, kind: str | None = None) -> list[int]:
-        """Unix-ns write times of the chunks sent, optionally only one kind (role, content, finish, usage)."""
+        """Unix-ns times the chunks sent began to be written (no client can have read one before), optionally
+        only one kind (role, content, finish, usage)."""
         return [e["t_unix_nano"] for e in self.named("chunk_sent") if kind is None or e["kind"] == kind]
 
     def as_dict(self) -> dict[str, Any]:

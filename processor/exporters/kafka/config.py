@@ -63,6 +63,16 @@ class SendingQueueConfig(_Section):
     storage: StorageConfig | None = None
 
 
+class DeadLetterConfig(_Section):
+    """A JSON Lines file for records Kafka will never take (one span larger than max_message_bytes, a record the
+    broker refused for good): each is kept there, counted and logged, instead of being dropped."""
+
+    path: str
+    #: The file takes nothing more beyond this size (records are then only counted and logged), so that a client
+    #: sending oversized spans cannot fill the disk.
+    max_size: Size = Field(1 << 30, gt=0)
+
+
 class CreateTopicsConfig(_Section):
     partitions: int = Field(1, gt=0)
     replication_factor: int = Field(1, gt=0)
@@ -73,7 +83,9 @@ class KafkaExporterConfig(KafkaClientConfig):
     encoding: EncodingConfig = Field(default_factory=EncodingConfig)
     #: One spans message per trace, keyed by its trace id.
     partition_by_trace_id: bool = True
-    #: The largest record (value, key and headers); bigger OTLP requests are split, never dropped.
+    #: The largest record (value, key and headers; 256 bytes are kept for key, headers and framing). A trace's
+    #: spans are split over several records to fit; one span larger than this cannot be split: it is refused to
+    #: its client (OTLP partial success) and kept in `dead_letter`, decided before anything is acknowledged.
     max_message_bytes: Size = Field(MIB, gt=1024)
     acks: Literal["all", 0, 1] = "all"
     compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
@@ -83,6 +95,9 @@ class KafkaExporterConfig(KafkaClientConfig):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     create_topics: CreateTopicsConfig | None = None
     sending_queue: SendingQueueConfig = Field(default_factory=SendingQueueConfig)
+    #: Unset with a persistent sending queue: `dead-letter.jsonl` in the queue's directory. Unset without one:
+    #: no file; such records are refused to their clients and counted.
+    dead_letter: DeadLetterConfig | None = None
     #: How long shutdown waits for queued records to be acknowledged.
     flush_timeout: Duration = 10.0
 

@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from processor.errors import SpanKey
 from processor.exporters.kafka.config import KafkaExporterConfig
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.split import by_trace, fit
 from processor.exporters.kafka.wire import encode_by_trace
 from processor.kafka import headers as h
 from processor.model import otlp_json
-from processor.model.batch import Batch, Signal, count_items
+from processor.model.batch import Batch, Signal, count_items, span_keys
 from processor.model.records import to_json_bytes
 
 #: Room left in max_message_bytes for the record's key, headers and framing.
@@ -82,6 +83,21 @@ class RecordEncoder:
                                    count_items(Signal.TRACES, piece))
                     for piece, piece_data in fit(part, self.encode_spans, self.limit)]
         return out
+
+
+    def fits(self, record: OutgoingRecord) -> bool:
+        """Whether Kafka can take `record`: what `fit` could not cut below the limit (one span) cannot be sent."""
+        return len(record.value) <= self.limit
+
+    def span_keys(self, record: OutgoingRecord) -> set[SpanKey]:
+        """The spans in a spans record (read back from its value: only asked for records that failed)."""
+        if record.kind != "spans":
+            return set()
+        if self.encode_spans is _serialize:
+            request = ExportTraceServiceRequest.FromString(record.value)
+        else:
+            request = otlp_json.decode(Signal.TRACES, record.value)
+        return span_keys(request.resource_spans)
 
 
 def by_trace_ids(request) -> set[bytes]:

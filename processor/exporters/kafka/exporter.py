@@ -10,6 +10,10 @@ When `consume` returns, the batch is safe:
   RetryableError and the receiver asks its client to send again.
 A full queue blocks `consume` (backpressure up to the receiver), or with `drop_newest` drops the
 batch's records and counts them.
+
+A record Kafka will never take (one span over `max_message_bytes`, a record the broker refuses for good) is never
+acknowledged and then dropped: undeliverable.py decides it before anything is acknowledged where it can, refuses
+its spans to the caller by name, and keeps the record in the dead-letter file (dead_letter.py).
 """
 
 from __future__ import annotations
@@ -18,24 +22,27 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import Counter as Tally
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from processor.component import ComponentBase, CreateSettings
-from processor.errors import RetryableError
+from processor.errors import RejectedSpans, RetryableError
 from processor.exporters.kafka.config import KafkaExporterConfig
+from processor.exporters.kafka.dead_letter import DeadLetter
 from processor.exporters.kafka.disklog import DiskLog
 from processor.exporters.kafka.encode import RecordEncoder
 from processor.exporters.kafka.queue import Delivery, SendQueue
-from processor.exporters.kafka.record import OutgoingRecord
+from processor.exporters.kafka.record import OutgoingRecord, items_by_kind
 from processor.exporters.kafka.sender import Sender
+from processor.exporters.kafka.undeliverable import Undeliverable
 from processor.kafka import embedded
 from processor.kafka.client import auth_refusal, check_login
 from processor.kafka.partitioner import partition
 from processor.kafka.topics import create_topics
 from processor.model.batch import Batch
+from processor.service.fanout import raise_combined
+from processor.service.telemetry import shared_counter
 
 _redelivered: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
@@ -82,7 +89,13 @@ class KafkaExporter(ComponentBase):
         self.queue = SendQueue(queue_config.queue_size, block=queue_config.when_full == "block",
                                on_size=size_gauge.set)
         self.encoder = RecordEncoder(config)
+        self.kept = shared_counter(telemetry.registry, "tokenstream_exporter_dead_letter_records",
+                                   "Records (spans for a spans record, else 1) Kafka will never take, written to the "
+                                   "exporter's dead-letter file instead; also counted as send_failed.",
+                                   ["exporter", "kind"])
         self.disk: DiskLog | None = None
+        self.undeliverable: Undeliverable | None = None
+        self._keeping: set[asyncio.Task] = set()
         self.sender: Sender | None = None
         self._task: asyncio.Task | None = None
         self._uses_embedded = False
@@ -100,8 +113,17 @@ class KafkaExporter(ComponentBase):
         if config.create_topics is not None:
             await self._create_topics(client_kwargs)
         storage = config.sending_queue.storage
-        if storage is not None:
-            self.disk = DiskLog(Path(storage.directory) / self.id.replace("/", "_"), log=self.log)
+        queue_directory = Path(storage.directory) / self.id.replace("/", "_") if storage is not None else None
+        dead_letter = None
+        if config.dead_letter is not None or queue_directory is not None:
+            path = Path(config.dead_letter.path) if config.dead_letter else queue_directory / "dead-letter.jsonl"
+            limit = config.dead_letter.max_size if config.dead_letter else 1 << 30
+            dead_letter = DeadLetter(path, max_size=limit, exporter=self.id)
+            await asyncio.to_thread(dead_letter.open)
+        self.undeliverable = Undeliverable(self.id, self.encoder, config.max_message_bytes, dead_letter,
+                                           failed=self.failed, kept=self.kept, log=self.log)
+        if queue_directory is not None:
+            self.disk = DiskLog(queue_directory, log=self.log)
             recovered = await asyncio.to_thread(self.disk.open)
             if recovered:
                 self.log.info("kafka: re-sending %d records left in the queue at %s", len(recovered),
@@ -115,8 +137,9 @@ class KafkaExporter(ComponentBase):
                              retry_forever=self.disk is not None, explain=self._explain, settle=self._settle,
                              on_resend=self._on_resend, log=self.log)
         self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
-        self.log.info("kafka exporter sending to %s (%s)", ",".join(self.bootstrap),
-                      "persistent queue" if self.disk else "in-memory queue")
+        self.log.info("kafka exporter sending to %s (%s; %s)", ",".join(self.bootstrap),
+                      "persistent queue" if self.disk else "in-memory queue",
+                      f"dead-letter file {dead_letter.path}" if dead_letter else "no dead-letter file")
 
     def _explain(self, error: BaseException) -> BaseException:
         """A producer's start failure, said plainly when it is the broker refusing our credentials."""
@@ -152,10 +175,21 @@ class KafkaExporter(ComponentBase):
         if self.sender is None:
             raise RetryableError("kafka exporter is not running")
         records = self.encoder.records(batch)
-        if not records:
-            return
+        too_large = [record for record in records if not self.encoder.fits(record)]
+        rejections: list[BaseException] = []
+        if too_large:  # decided before anything is acknowledged: the caller hears which of its spans were refused
+            records = [record for record in records if self.encoder.fits(record)]
+            rejections.append(await self.undeliverable.set_aside(too_large))
+        if records:
+            try:
+                await self._send(batch, records)
+            except RejectedSpans as exc:
+                rejections.append(exc)
+        raise_combined([rejection for rejection in rejections if rejection is not None])
+
+    async def _send(self, batch: Batch, records: list[OutgoingRecord]) -> None:
         if not await self.queue.reserve(len(records)):
-            for kind, items in _items_by_kind(records).items():
+            for kind, items in items_by_kind(records).items():
                 self.dropped.labels(self.id, kind).inc(items)
             return
         delivery = None
@@ -175,26 +209,44 @@ class KafkaExporter(ComponentBase):
                 raise RetryableError(f"kafka: cannot write the on-disk queue: {exc}") from exc
             raise
         self.queue.put(records)
-        if delivery is not None:
-            await delivery.wait()
-            acked = time.monotonic_ns()
-            for received in batch.received_ns:
-                self.receipt_to_ack.observe((acked - received) / 1e9)
+        if delivery is None:
+            return
+        await delivery.wait()
+        acked = time.monotonic_ns()
+        for received in batch.received_ns:
+            self.receipt_to_ack.observe((acked - received) / 1e9)
+        if (rejection := self.undeliverable.rejection(delivery.refused)) is not None:
+            raise rejection
 
     def _settle(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
-        """`record` leaves the queue: acknowledged (error None) or failed for good."""
+        """`record` leaves the queue: acknowledged (error None), past the retry deadline, or refused for good."""
         if error is None:
             self.sent.labels(self.id, record.kind).inc(record.items)
             if record.enqueued_at is not None:
                 self.latency.observe(time.monotonic() - record.enqueued_at)
-        else:
+        elif retryable:
             self.failed.labels(self.id, record.kind).inc(record.items)
             self.log.error("kafka: %d %s not delivered to %s: %s: %s", record.items, record.kind, record.topic,
                            type(error).__name__, error)
+        else:
+            task = asyncio.get_running_loop().create_task(self._refused_for_good(record, error))
+            self._keeping.add(task)
+            task.add_done_callback(self._keeping.discard)
+            return
+        self._release(record, error, retryable)
+
+    async def _refused_for_good(self, record: OutgoingRecord, error: BaseException) -> None:
+        """Such a record leaves the queue (and the disk) only once the dead-letter file holds it."""
+        try:
+            await self.undeliverable.keep_refused(record, error)
+        finally:
+            self._release(record, error, False)
+
+    def _release(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
         if record.segment is not None and self.disk is not None:
             self.disk.release(record.segment)
         if isinstance(record.delivery, Delivery):
-            record.delivery.settle(error, retryable=retryable)
+            record.delivery.settle(record, error, retryable=retryable)
         self.queue.finish()
 
     def _on_resend(self, record: OutgoingRecord) -> None:
@@ -218,6 +270,8 @@ class KafkaExporter(ComponentBase):
         await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
         await self.sender.close(timeout=5.0 if flushed else 1.0)
+        if self._keeping:  # records refused for good on their way to the dead-letter file
+            await asyncio.gather(*self._keeping, return_exceptions=True)
         left = self.queue.unsent()
         if left or self.queue.size:
             where = "they stay in the on-disk queue and are sent on the next start" if self.disk else "they are lost"
@@ -227,10 +281,3 @@ class KafkaExporter(ComponentBase):
             for record in left:
                 self._settle(record, RetryableError("kafka exporter shut down"), True)
         self.sender = None
-
-
-def _items_by_kind(records: list[OutgoingRecord]) -> Tally:
-    tally: Tally = Tally()
-    for record in records:
-        tally[record.kind] += record.items
-    return tally

@@ -19,12 +19,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from processor.errors import PermanentError, RetryableError
+from processor.errors import RetryableError
 from processor.exporters.kafka.record import OutgoingRecord
 
 
 class Delivery:
-    """The records of one `consume` call: done when each is acknowledged or has failed for good."""
+    """The records of one `consume` call: done when each is acknowledged or has failed for good.
+
+    `refused` keeps the records that failed for good with their error, so that `consume` tells its caller which
+    spans they held; a retriable failure (past the retry deadline) fails the whole call, to be sent again.
+    """
 
     def __init__(self, count: int, *, name: str = "kafka", peer: str = "the broker") -> None:
         self.name = name
@@ -32,24 +36,29 @@ class Delivery:
         self.pending = count
         self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.retryable: BaseException | None = None
-        self.permanent: BaseException | None = None
+        self.refused: list[tuple[OutgoingRecord, BaseException]] = []
 
-    def settle(self, error: BaseException | None, *, retryable: bool) -> None:
+    def settle(self, record: OutgoingRecord, error: BaseException | None, *, retryable: bool) -> None:
         if error is not None:
             if retryable:
                 self.retryable = error
             else:
-                self.permanent = error
+                self.refused.append((record, error))
         self.pending -= 1
         if self.pending <= 0 and not self.future.done():
             self.future.set_result(None)
 
     async def wait(self) -> None:
+        """Returns when every record is settled; raises RetryableError when one could not be delivered in time."""
         await asyncio.shield(self.future)
         if self.retryable is not None:
+<<<<<<< HEAD
             raise RetryableError(f"{self.name}: records not acknowledged by {self.peer}: {self.retryable}")
         if self.permanent is not None:
             raise PermanentError(f"{self.name}: {self.peer} refused records: {self.permanent}")
+=======
+            raise RetryableError(f"kafka: records not acknowledged by the broker: {self.retryable}")
+>>>>>>> wip/13b
 
 
 class SendQueue:

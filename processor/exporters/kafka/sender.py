@@ -30,6 +30,13 @@ _ROUND = 1000
 _WARN_EVERY = 10.0
 
 
+class RefusedBeforeSending(Exception):
+    """aiokafka refused a record itself (e.g. MessageSizeTooLargeError): no broker saw it."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+
+
 class Sender:
     def __init__(self, queue: SendQueue, producer_kwargs: dict[str, Any], retry: RetryConfig, *,
                  retry_forever: bool, settle: Callable[[OutgoingRecord, BaseException | None, bool], None],
@@ -79,7 +86,7 @@ class Sender:
                     for pending in records[index:]:
                         self.failed(pending, exc)
                     return
-                self.failed(record, exc)
+                self.failed(record, RefusedBeforeSending(exc))
                 continue
             future.add_done_callback(partial(self._delivered, record))
 

@@ -2,7 +2,8 @@
 
 `by_trace` groups spans by trace id, keeping each span under its own resource and scope. `fit`
 splits a request whose encoding is over the size limit: by resource, then by scope, then by span,
-until every piece fits. A single span bigger than the limit is sent alone, never dropped.
+until every piece fits. A span is not cut: one bigger than the limit stays a piece of its own, over the limit,
+which Kafka will not take; the exporter refuses it to its client and keeps it in its dead-letter file.
 `fit` cuts log and metric requests the same way (by resource, scope, then log record or metric): the otlp
 exporters use it for a request over the backend's size limit.
 """

@@ -6,6 +6,9 @@ this buffer, so a crash loses nothing the client was told is safe, and a slow or
 down and fails the receiver's requests (UNAVAILABLE/503 at the client). Without it, `consume` returns once
 the data is buffered (lower latency; a crash loses the buffer), and a batch sent after the timeout has no
 caller to report to: its errors are logged and counted as refused.
+
+Requests of many clients are merged into one batch. When downstream refuses some spans by name (`RejectedSpans`:
+a span too large for a Kafka record), each caller is answered for its own spans only: the others' data was taken.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import asyncio
 
 from processor.component import ComponentBase, Consumer, CreateSettings
+from processor.errors import RejectedSpans
 from processor.model.batch import Batch, Signal
+from processor.processors.batch.callers import Caller, finish_all
 from processor.processors.batch.config import BatchConfig
 from processor.processors.batch.split import split_batch
 from processor.service.fanout import raise_combined
@@ -22,42 +27,50 @@ from processor.service.fanout import raise_combined
 class _Buffer:
     """What one signal is waiting to send."""
 
-    __slots__ = ("pending", "items", "timer", "waiters")
+    __slots__ = ("pending", "items", "timer", "callers")
 
     def __init__(self) -> None:
         self.pending: Batch | None = None
         self.items = 0  # kept as a running count: counting a merged batch walks all of it
         self.timer: asyncio.TimerHandle | None = None
-        self.waiters: list[asyncio.Future] = []  # callers whose data is in `pending`
+        self.callers: list[Caller] = []  # callers waiting for `pending` to be sent
 
-    def add(self, batch: Batch, waiter: asyncio.Future | None) -> None:
+    def add(self, batch: Batch, future: asyncio.Future | None) -> Caller:
         self.items += batch.item_count()
         if self.pending is None:
             self.pending = batch  # adopted, not copied: hence mutates_data
+            first = 0
         else:
+            first = _resources(self.pending)
             self.pending.merge(batch)
-        if waiter is not None:
-            self.waiters.append(waiter)
+        caller = Caller(future, batch.signal, self.pending.request, first, _resources(self.pending))
+        if future is not None:
+            self.callers.append(caller)
+        return caller
 
-    def take_all(self, max_size: int) -> tuple[list[Batch], list[asyncio.Future]]:
+    def take_all(self, max_size: int) -> tuple[list[Batch], list[Caller]]:
         pending, self.pending, self.items = self.pending, None, 0
-        waiters, self.waiters = self.waiters, []
-        return (split_batch(pending, max_size) if pending else []), waiters
+        callers, self.callers = self.callers, []
+        return (split_batch(pending, max_size) if pending else []), callers
 
-    def take_full(self, size: int, max_size: int) -> tuple[list[Batch], list[asyncio.Future]]:
+    def take_full(self, size: int, max_size: int) -> tuple[list[Batch], list[Caller]]:
         """Full batches to send now; a last part smaller than `size` stays pending. Which caller's data ended
         up in that part is not known, so every caller waits for it too: its send settles them."""
-        parts, waiters = self.take_all(max_size)
+        parts, callers = self.take_all(max_size)
         if parts and len(parts) > 1 and parts[-1].item_count() < size:
             self.pending = parts.pop()
             self.items = self.pending.item_count()
-            self.waiters, waiters = waiters, []
-        return parts, waiters
+            self.callers, callers = callers, []
+        return parts, callers
 
     def cancel_timer(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+
+def _resources(batch: Batch) -> int:
+    return len(batch.request.resource_spans) if batch.signal is Signal.TRACES else 0
 
 
 class BatchProcessor(ComponentBase):
@@ -83,8 +96,7 @@ class BatchProcessor(ComponentBase):
             return await self._send(split_batch(batch, self.max_size))
         buffer = self._buffers[batch.signal]
         loop = asyncio.get_running_loop()
-        waiter = loop.create_future() if self.wait_for_delivery else None
-        buffer.add(batch, waiter)
+        caller = buffer.add(batch, loop.create_future() if self.wait_for_delivery else None)
         if self.timeout == 0:
             ready, settled = buffer.take_all(self.max_size)
         elif self.size and buffer.items >= self.size:
@@ -95,26 +107,34 @@ class BatchProcessor(ComponentBase):
         if buffer.pending is not None and buffer.timer is None:
             buffer.timer = loop.call_later(self.timeout, self._on_timeout, batch.signal)
         if ready:
-            await self._send_and_settle(ready, settled, buffer)
-        if waiter is not None:
-            await waiter
+            await self._send_and_settle(ready, settled, buffer, caller)
+        if caller.future is not None:
+            await caller.future
 
-    async def _send_and_settle(self, parts: list[Batch], waiters: list[asyncio.Future], buffer: _Buffer) -> None:
-        """Send, then tell the callers whose data went; a failure also fails those left waiting on the
-        remainder, since their data may have been in what failed (they retry: at least once)."""
+    async def _send_and_settle(self, parts: list[Batch], callers: list[Caller], buffer: _Buffer,
+                               trigger: Caller) -> None:
+        """Send, then tell the callers whose data went. Spans refused by name go to the callers that sent them
+        (also to those left waiting on the remainder, answered when it is sent); any other failure also fails the
+        callers left waiting, since their data may have been in what failed (they retry: at least once). With no
+        caller waiting, the caller whose request triggered the send hears of its own refused spans."""
         try:
             await self._send(parts)
-        except Exception as exc:
-            if not waiters and not buffer.waiters:
-                raise
-            for waiter in (*waiters, *buffer.waiters):
-                if not waiter.done():
-                    waiter.set_exception(exc)
-            buffer.waiters = []
+        except RejectedSpans as exc:
+            if not callers and not buffer.callers:
+                if (mine := trigger.own(exc)) is not None:
+                    raise mine from None
+                return
+            for caller in buffer.callers:
+                caller.note(exc)
+            finish_all(callers, exc)
             return
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        except Exception as exc:
+            if not callers and not buffer.callers:
+                raise
+            finish_all([*callers, *buffer.callers], exc)
+            buffer.callers = []
+            return
+        finish_all(callers, None)
 
     def _on_timeout(self, signal: Signal) -> None:
         buffer = self._buffers[signal]
@@ -131,25 +151,22 @@ class BatchProcessor(ComponentBase):
             try:
                 await self.next.consume(part)
             except Exception as exc:
-                items = part.item_count()
+                items = len(exc.spans) if isinstance(exc, RejectedSpans) else part.item_count()
                 self.refused.inc(items)
-                self.log.warning("downstream refused a batch of %d %s: %s", items, part.signal.value, exc)
+                self.log.warning("downstream refused %d of a batch of %d %s: %s", items, part.item_count(),
+                                 part.signal.value, exc)
                 errors.append(exc)
         raise_combined(errors)
 
-    async def _send_logged(self, parts: list[Batch], waiters: list[asyncio.Future], why: str) -> None:
-        """A send no caller awaits: its result goes to the waiters, else to the log."""
+    async def _send_logged(self, parts: list[Batch], callers: list[Caller], why: str) -> None:
+        """A send no caller awaits: its result goes to the callers, else to the log."""
         try:
             await self._send(parts)
         except Exception as exc:
             self.log.debug("a batch sent %s was refused (logged above)", why)
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_exception(exc)
+            finish_all(callers, exc)
             return
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        finish_all(callers, None)
 
     async def shutdown(self) -> None:
         """Sends everything still pending and waits for sends already under way."""

@@ -22,7 +22,7 @@ from processor.model.batch import Batch, Signal
 from processor.model.otlp_attrs import as_str, find
 from processor.processors.stream_reconstruct.config import StreamReconstructConfig
 from processor.processors.stream_reconstruct.reading import http_attempt, joinable_logs, spans
-from processor.processors.stream_reconstruct.telemetry import eviction_counter
+from processor.processors.stream_reconstruct.telemetry import eviction_counters
 from processor.stream.store import TraceStore
 from processor.stream.work import WORK, StreamWork, TraceState
 
@@ -42,9 +42,12 @@ class StreamReconstructProcessor:
         self.read = read
         self.route_keys = tuple(config.route_keys)
         self.tenant_keys = tuple(config.tenant_keys)
-        evicted = eviction_counter(settings.telemetry.registry).labels(str(settings.id))
-        self.store: TraceStore = settings.shared.setdefault(
-            "store", TraceStore(config.wait, config.max_traces, evicted.inc))
+        evicted, dropped = eviction_counters(settings.telemetry.registry)
+        cid = str(settings.id)
+        self.store: TraceStore = settings.shared.setdefault("store", TraceStore(
+            config.wait, config.max_traces, lambda reason: evicted.labels(cid, reason).inc(),
+            max_trace_pieces=config.max_trace_pieces, max_held_bytes=config.max_held_bytes,
+            on_drop=lambda kind, count: dropped.labels(cid, kind).inc(count)))
         self.emits = Signal.TRACES in settings.signals
         self.tick_s = min(max(config.wait / 5, 0.01), 0.5)
         self._flusher: asyncio.Task | None = None
@@ -94,8 +97,8 @@ class StreamReconstructProcessor:
             _label(call.record, "route", self.route_keys, span, resource)
             _label(call.record, "tenant", self.tenant_keys, span, resource)
             trace = store.touch(span.trace_id, now)
-            trace.calls[span.span_id] = call
-            for log in trace.pending_logs.pop(span.span_id, ()):
+            store.add_call(trace, span.span_id, call)
+            for log in store.take_logs(trace, span.span_id):
                 self._join(call, log)
             self._adopt_parent_logs(trace, call)
             if call.piece is Piece.WHOLE:  # a piece is only known whole once joined, in the final record
@@ -110,7 +113,7 @@ class StreamReconstructProcessor:
             else:  # the span comes later: keep a copy, the request it is in moves on
                 held = type(log)()
                 held.CopyFrom(log)
-                trace.pending_logs.setdefault(log.span_id, []).append(held)
+                self.store.hold_log(trace, held)
 
     def _adopt_parent_logs(self, trace: TraceState, call: LlmCall) -> None:
         """A log held under this call's parent span id that was written after the call ended is the call's own:
@@ -121,7 +124,7 @@ class StreamReconstructProcessor:
         end = call.record.end_time_unix_nano
         mine = [log for log in held if _log_time(log) >= end - _CLOCK_SLACK_NS]
         for log in mine:
-            held.remove(log)
+            self.store.take_log(trace, log)
             self._join(call, log)
 
     def _join(self, call: LlmCall, log: Any) -> None:

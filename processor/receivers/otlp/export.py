@@ -1,7 +1,8 @@
 """What both transports do with a decoded export request: check, count, hand downstream, answer.
 
 Downstream errors become the statuses an OTLP client knows how to handle (processor.errors): retryable
--> UNAVAILABLE/503 with a delay, permanent -> INVALID_ARGUMENT/400, no pipeline -> UNIMPLEMENTED/404.
+-> UNAVAILABLE/503 with a delay, permanent -> INVALID_ARGUMENT/400, no pipeline -> UNIMPLEMENTED/404, some spans
+refused by name -> OK with a partial success that counts them (INVALID_ARGUMENT/400 when that is all of them).
 Any other error is treated as retryable, as the Collector does.
 """
 
@@ -21,8 +22,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from processor.component import CreateSettings
-from processor.errors import PermanentError, RetryableError
-from processor.model.batch import REQUEST_TYPES, Batch, Signal, count_items
+from processor.errors import PermanentError, RejectedSpans, RetryableError
+from processor.model.batch import REQUEST_TYPES, Batch, Signal, count_items, span_keys
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.retry_delay import RetryDelay
 from processor.receivers.otlp.validate import drop_invalid
@@ -131,13 +132,22 @@ class ExportHandler:
                 raise Failure.unavailable("not yet delivered downstream when the client's deadline came (the Kafka "
                                           "broker may be unreachable); retry later",
                                           self.retry_delay.next(BUSY_RETRY_AFTER_S)) from exc
+            except RejectedSpans as exc:  # some spans refused by name (too large for Kafka): the rest were taken
+                mine = len(exc.spans & span_keys(request.resource_spans))
+                refused.inc(mine)
+                accepted.inc(items - mine)
+                if mine >= items:
+                    raise Failure.invalid(f"data refused: {exc}") from exc
+                rejected += mine
+                reason = "; ".join(part for part in (reason, str(exc)) if part)
             except Exception as exc:
                 refused.inc(items)
                 raise self._failure(exc) from exc
             except BaseException:  # cancelled (client gone, shutdown): counted, not translated
                 refused.inc(items)
                 raise
-            accepted.inc(items)
+            else:
+                accepted.inc(items)
         response = RESPONSE_TYPES[signal]()
         if rejected:
             setattr(response.partial_success, _REJECTED_FIELD[signal], rejected)

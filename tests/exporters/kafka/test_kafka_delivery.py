@@ -121,7 +121,9 @@ async def test_drop_newest_counts_what_it_drops(harness, kafka_bootstrap, kafka_
         "sending_queue": {"queue_size": 4, "when_full": "drop_newest"}, "request_timeout": "1s",
         "retry": {"initial_interval": "100ms", "max_elapsed_time": "60s"}})
     first = asyncio.create_task(exporter.consume(make_batch(make_request(traces=4, spans_per_trace=1))))
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(10):  # its records are queued (however long a loaded machine takes to get there)
+        while harness.value("tokenstream_queue_size", component="kafka") < 4:
+            await asyncio.sleep(0.02)
     assert not first.done()
     assert harness.value("tokenstream_queue_size", component="kafka") == 4
     for _ in range(3):  # the queue is full: these return at once, dropped

@@ -48,7 +48,7 @@ def test_fit_splits_by_resource_then_scope_then_span_until_each_piece_fits():
         assert data == otlp_json.encode(piece)
 
 
-def test_fit_sends_a_single_oversized_span_alone_rather_than_dropping_it():
+def test_fit_leaves_a_span_over_the_limit_whole_in_a_piece_of_its_own():
     request = make_request(traces=1, spans_per_trace=3, resources=1, scopes=1, payload_bytes=6000)
     pieces = fit(request, _serialize, 2000)
     assert len(pieces) == 3

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from processor.component import Kind
-from processor.errors import RetryableError
+from processor.errors import RejectedSpans, RetryableError
 from processor.model.gen.tokenstream.v1.stream_pb2 import StreamAnomaly, StreamRecord
 from processor.processors.batch import factory
 from processor.processors.batch.config import BatchConfig
@@ -191,3 +191,58 @@ async def test_with_wait_for_delivery_callers_left_on_the_remainder_fail_with_a_
         await batch.consume(build.traces(["c", "d"]))  # 4 items: a part of 3 is sent and fails, 1 stays
     with pytest.raises(RetryableError):
         await asyncio.wait_for(waiting, 1)
+
+
+class RefusingByName(SinkConsumer):
+    """Takes every batch, but refuses the spans named `name` by their keys, as the kafka exporter refuses a span too
+    large for a record while it delivers the rest."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    async def consume(self, b):
+        await super().consume(b)
+        bad = {(s.trace_id, s.span_id) for rs in b.request.resource_spans for ss in rs.scope_spans for s in ss.spans
+               if s.name == self.name}
+        if bad:
+            raise RejectedSpans(f"{len(bad)} spans too large", bad)
+
+
+def _keys(batch):
+    return {(s.trace_id, s.span_id) for rs in batch.request.resource_spans for ss in rs.scope_spans for s in ss.spans}
+
+
+async def test_with_wait_for_delivery_refused_spans_fail_only_the_caller_that_sent_them(build):
+    """Before: one client's refused span failed every client whose request was merged into the same batch."""
+    sink = RefusingByName("huge")
+    batch, telemetry = make(sink, send_batch_size=100, timeout="20ms", wait_for_delivery=True)
+    innocent, guilty, other = build.traces(["a", "b"]), build.traces(["c", "huge"]), build.traces(["d"])
+    guilty_keys = _keys(guilty)
+    results = await asyncio.wait_for(asyncio.gather(batch.consume(innocent), batch.consume(guilty),
+                                                    batch.consume(other), return_exceptions=True), 5)
+    assert len(sink.batches) == 1 and sink.item_count == 5  # all three were merged, and sent once
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], RejectedSpans) and results[1].spans < guilty_keys and len(results[1].spans) == 1
+    assert refused(telemetry) == 1
+
+
+async def test_refused_spans_of_a_part_reach_callers_still_waiting_on_the_remainder(build):
+    sink = RefusingByName("huge")
+    batch, _ = make(sink, send_batch_size=3, send_batch_max_size=3, timeout="1h", wait_for_delivery=True)
+    first = asyncio.ensure_future(batch.consume(build.traces(["huge", "a"])))
+    second = asyncio.ensure_future(batch.consume(build.traces(["b", "c"])))  # a part of 3 goes, 1 stays pending
+    await asyncio.sleep(0.01)
+    assert not first.done() and not second.done()
+    third = asyncio.ensure_future(batch.consume(build.traces(["d", "e"])))  # fills the remainder: all are settled
+    results = await asyncio.wait_for(asyncio.gather(first, second, third, return_exceptions=True), 5)
+    assert isinstance(results[0], RejectedSpans) and len(results[0].spans) == 1
+    assert results[1:] == [None, None]
+
+
+async def test_without_wait_for_delivery_the_caller_that_fills_the_batch_hears_only_of_its_own_spans(build):
+    batch, _ = make(RefusingByName("huge"), send_batch_size=3, timeout="1h")
+    await batch.consume(build.traces(["huge"]))  # buffered: this caller has gone
+    await batch.consume(build.traces(["a", "b"]))  # sends the batch; the refused span is not this caller's
+    with pytest.raises(RejectedSpans):
+        await batch.consume(build.traces(["c", "huge", "d"]))

@@ -6,13 +6,15 @@ import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from pydantic import ValidationError
 
+from processor.component import Kind
 from processor.conventions import read_llm_call, select
 from processor.model.batch import Batch, Signal
 from processor.processors.stream_reconstruct.config import StreamReconstructConfig
+from processor.processors.stream_reconstruct.processor import StreamReconstructProcessor
 from processor.service.telemetry import SelfTelemetry
 from processor.stream.work import works
-from processor.testing import SinkConsumer
-from tests.stream.builders import MS, T0, choice_log, llm_span, plain_span, traces
+from processor.testing import SinkConsumer, create_settings
+from tests.stream.builders import MS, T0, TRACE, AttrConvention, choice_log, llm_span, plain_span, read_with, traces
 from tests.stream.pipeline import reconstruct
 
 LLM = b"\x01" * 8
@@ -76,7 +78,7 @@ async def test_beyond_max_traces_the_oldest_trace_is_emitted_early_and_counted()
     await processor.consume(Batch(Signal.TRACES, traces(llm_span(LLM, trace_id=b"b" * 16))))
     assert [r.trace_id for r in sink.batches[1].streams] == [b"a" * 16]
     assert telemetry.registry.get_sample_value("tokenstream_stream_evicted_traces_total",
-                                               {"processor": "stream_reconstruct"}) == 1
+                                               {"processor": "stream_reconstruct", "reason": "max_traces"}) == 1
 
 
 async def test_http_attempts_and_sibling_calls_arriving_later_are_joined_into_the_record():
@@ -104,3 +106,26 @@ def test_an_unknown_convention_name_is_a_config_error():
     with pytest.raises(ValidationError, match="unknown convention"):
         StreamReconstructConfig(conventions=["openllmetry", "nope"])
     assert StreamReconstructConfig(conventions=["openllmetry"]).conventions == ["openllmetry"]
+
+
+async def test_a_trace_kept_alive_by_logs_whose_spans_never_come_is_bounded_and_counted():
+    """Before: every such log record was kept (a copy) and renewed the trace's hold, without a bound."""
+    telemetry, shared = SelfTelemetry(), {}
+    settings = create_settings("stream_reconstruct", Kind.PROCESSOR, signals=(Signal.LOGS,), shared=shared,
+                               telemetry=telemetry)
+    config = StreamReconstructConfig(wait=30, max_trace_pieces=100)
+    processor = StreamReconstructProcessor(settings, config, SinkConsumer(), conventions=[AttrConvention()],
+                                           read=read_with)
+    for i in range(1000):
+        await processor.consume(Batch(Signal.LOGS, choice_log(i.to_bytes(8, "big"), "stop")))
+    assert processor.store.get(TRACE).pieces <= 100
+    value = telemetry.registry.get_sample_value
+    assert value("tokenstream_stream_evicted_traces_total",
+                 {"processor": "stream_reconstruct", "reason": "max_trace_pieces"}) == 9
+    assert value("tokenstream_stream_dropped_pieces_total", {"processor": "stream_reconstruct", "kind": "log"}) \
+        == 9 * 101
+
+
+def test_the_bounds_default_to_what_a_busy_gateway_needs():
+    config = StreamReconstructConfig()
+    assert (config.max_traces, config.max_trace_pieces, config.max_held_bytes) == (10000, 1000, 64 << 20)
