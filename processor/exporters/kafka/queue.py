@@ -27,7 +27,8 @@ class Delivery:
     """The records of one `consume` call: done when each is acknowledged or has failed for good.
 
     `refused` keeps the records that failed for good with their error, so that `consume` tells its caller which
-    spans they held; a retriable failure (past the retry deadline) fails the whole call, to be sent again.
+    spans they held (kafka) or that the peer refused the data (otlp); a retriable failure (past the retry
+    deadline) fails the whole call, to be sent again.
     """
 
     def __init__(self, count: int, *, name: str = "kafka", peer: str = "the broker") -> None:
@@ -52,13 +53,7 @@ class Delivery:
         """Returns when every record is settled; raises RetryableError when one could not be delivered in time."""
         await asyncio.shield(self.future)
         if self.retryable is not None:
-<<<<<<< HEAD
             raise RetryableError(f"{self.name}: records not acknowledged by {self.peer}: {self.retryable}")
-        if self.permanent is not None:
-            raise PermanentError(f"{self.name}: {self.peer} refused records: {self.permanent}")
-=======
-            raise RetryableError(f"kafka: records not acknowledged by the broker: {self.retryable}")
->>>>>>> wip/13b
 
 
 class SendQueue:

@@ -114,6 +114,9 @@ class OtlpExporter(ComponentBase):
         self.queue.put(requests)
         if delivery is not None:
             await delivery.wait()
+            if delivery.refused:
+                _, error = delivery.refused[0]
+                raise PermanentError(f"{self.id}: {self.transport.peer} refused records: {error}")
             acked = time.monotonic_ns()
             for received in batch.received_ns:
                 self.receipt_to_ack.observe((acked - received) / 1e9)
@@ -138,7 +141,7 @@ class OtlpExporter(ComponentBase):
             error = (RetryableError if outcome.result is Result.RETRY else PermanentError)(outcome.message)
         self._release(request)
         if isinstance(request.delivery, Delivery):
-            request.delivery.settle(error, retryable=outcome.result is Result.RETRY)
+            request.delivery.settle(request, error, retryable=outcome.result is Result.RETRY)
         self.queue.finish()
 
     def _release(self, request: QueuedRequest) -> None:
