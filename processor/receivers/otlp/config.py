@@ -7,16 +7,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from processor.config.models import ComponentConfig
-from processor.config.types import Endpoint, Size
+from processor.config.types import Duration, Endpoint, Size
 from processor.receivers.otlp.security import AuthConfig, TlsConfig
 
 MIB = 1 << 20
+#: How long a request's body (HTTP) or message (gRPC) may take to arrive once its headers have. A reader that is
+#: slower holds no place meanwhile (export.py), only its connection: the deadline frees that.
+READ_TIMEOUT_S = 30.0
 
 
 class GrpcConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     endpoint: Endpoint = "127.0.0.1:4317"  # all interfaces only when the config says so (0.0.0.0:4317)
     max_recv_msg_size: Size = 64 * MIB
+    #: The most a call may take from its start to the end of its request message.
+    read_timeout: Duration = Field(READ_TIMEOUT_S, gt=0)
     tls: TlsConfig | None = None
     auth: AuthConfig | None = None
 
@@ -26,6 +31,8 @@ class HttpConfig(BaseModel):
     endpoint: Endpoint = "127.0.0.1:4318"
     #: Largest body accepted, counted after decompression.
     max_request_size: Size = 64 * MIB
+    #: The most a request's body may take to arrive, from the end of its headers.
+    read_timeout: Duration = Field(READ_TIMEOUT_S, gt=0)
     tls: TlsConfig | None = None
     auth: AuthConfig | None = None
 
@@ -52,6 +59,7 @@ class Protocols(BaseModel):
 class OtlpReceiverConfig(ComponentConfig):
     protocols: Protocols = Field(default_factory=lambda: Protocols(grpc=GrpcConfig(), http=HttpConfig()))
     #: Export requests handled at once, both transports together; more are refused at once with UNAVAILABLE/503
-    #: and a retry delay. A request waiting downstream holds its body in memory: this bounds that memory, so that
-    #: an overload is refused, not queued until clients time out or the process outgrows its limit.
+    #: and a retry delay. A request being decoded or waiting downstream holds its body in memory: this bounds that
+    #: memory, so that an overload is refused, not queued until clients time out or the process outgrows its limit.
+    #: A request takes its place once its body has arrived: a client that is slow to send holds none.
     max_in_flight_requests: int = Field(128, ge=1)

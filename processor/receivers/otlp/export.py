@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -54,7 +54,9 @@ class ExportHandler:
     def __init__(self, settings: CreateSettings, next_consumer: SignalRouter, *, max_in_flight: int = 128) -> None:
         self.receiver = str(settings.id)
         self.max_in_flight = max_in_flight
+        #: Requests holding a place (decoded, or being decoded), and requests whose body is still on its way.
         self.in_flight = 0
+        self.reading = 0
         self._lock = threading.Lock()
         self.retry_delay = RetryDelay()
         self.log: logging.Logger = settings.logger
@@ -65,50 +67,69 @@ class ExportHandler:
                           Signal.LOGS: (t.receiver_accepted_logs, t.receiver_refused_logs),
                           Signal.METRICS: (t.receiver_accepted_points, t.receiver_refused_points)}
 
-    def check_route(self, signal: Signal) -> None:
-        """Fail early, before the body is read, when no pipeline takes this signal."""
+    def check(self, signal: Signal, transport: str) -> None:
+        """Asked before a body is read. UNIMPLEMENTED/404 when no pipeline takes `signal`; UNAVAILABLE/503 with a
+        delay when every place is taken, or when a pipeline would refuse the request anyway (memory_limiter over its
+        limit): a request refused unread costs neither the memory of its body nor the time to decode it, which is
+        what keeps an overload from growing the process."""
         if not self.next.accepts(signal):
             raise Failure.unimplemented(f"no pipeline takes {signal.value} from receiver {self.receiver}")
+        if self.in_flight >= self.max_in_flight:
+            self._refused_undecoded(transport)
+            raise self._full()
+        if (refusal := self.next.refusal(signal)) is not None:
+            self._refused_undecoded(transport)
+            raise self._failure(refusal)
 
     @contextlib.contextmanager
-    def slot(self, signal: Signal, transport: str) -> Iterator[None]:
-        """One of the `max_in_flight` places for a request. UNAVAILABLE/503 with a delay when all are taken, or
-        when a pipeline would refuse the request anyway (memory_limiter over its limit).
+    def reading_body(self) -> Iterator[None]:
+        """Counts a request whose body is on its way. It holds no place: a client that is slow to send (or never
+        sends) must not keep out the others, and the transport's read_timeout ends its wait."""
+        with self._lock:
+            self.reading += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.reading -= 1
 
-        Transports take it before they read the body: a refused request then costs neither the memory of its
-        body nor the time to decode it, which is what keeps an overload from growing the process. gRPC takes it
-        on its own thread (loop_thread.py), HTTP on the pipeline's: the count is shared under a lock.
-        """
+    @contextlib.contextmanager
+    def admitted(self, signal: Signal, transport: str, body: bytes,
+                 decode: Callable[[Signal, bytes], Any]) -> Iterator[Any]:
+        """Takes one of the `max_in_flight` places for a request whose body has arrived, decodes the body and yields
+        the request; the place is held until the request has been answered. UNAVAILABLE/503 with a delay when every
+        place is taken. gRPC calls it on its own thread (loop_thread.py), HTTP on the pipeline's: the count is
+        shared under a lock."""
         with self._lock:
             full = self.in_flight >= self.max_in_flight
             if not full:
                 self.in_flight += 1
         if full:
-            self._refused_unread(transport)
-            raise Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at "
-                                      "once; retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+            self._refused_undecoded(transport)
+            raise self._full()
         try:
-            if (refusal := self.next.refusal(signal)) is not None:
-                self._refused_unread(transport)
-                raise self._failure(refusal)
-            yield
+            yield decode(signal, body)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
-    def _refused_unread(self, transport: str) -> None:
+    def _full(self) -> Failure:
+        return Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at once; "
+                                   "retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+
+    def _refused_undecoded(self, transport: str) -> None:
         self._busy.labels(self.receiver, transport).inc()
 
     def late(self, transport: str) -> Failure:
         """The refusal for a request that reached the receiver too close to its client's deadline to be taken."""
-        self._refused_unread(transport)
+        self._refused_undecoded(transport)
         return Failure.unavailable("the request waited too long to be read (the receiver is overloaded); retry later",
                                    self.retry_delay.next(BUSY_RETRY_AFTER_S))
 
     async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
                      answer_within: float | None = None) -> Any:
-        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in a `slot`,
-        after `check_route`.
+        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in `admitted`,
+        after `check`.
 
         `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
         `answer_within` (seconds; the client's deadline, when it sent one) bounds the wait for downstream, which

@@ -120,13 +120,10 @@ class GrpcReceiver:
                 metadata = dict(context.invocation_metadata() or ())
                 if not self._auth.allows(metadata.get("authorization")):
                     raise Failure.unauthenticated("missing or invalid bearer token")
-            self.handler.check_route(signal)
+            self.handler.check(signal, _TRANSPORT)
             self._answer_within(context)
-            with self.handler.slot(signal, _TRANSPORT):
-                body = await anext(aiter(messages), None)
-                if body is None:
-                    raise Failure.invalid("the call ended without an export request")
-                request = decode_protobuf(signal, body)
+            body = await self._read(messages)
+            with self.handler.admitted(signal, _TRANSPORT, body, decode_protobuf) as request:
                 return await on_loop(self._pipeline_loop, self.handler.export(
                     signal, request, _TRANSPORT, received_ns, self._answer_within(context)))
         except Failure as failure:
@@ -134,6 +131,20 @@ class GrpcReceiver:
             if failure.retry_after is not None:  # the trailer the OpenTelemetry SDK exporters read their delay from
                 details += (("google.rpc.retryinfo-bin", failure.status().details[0].value),)
             await context.abort(failure.code, failure.message, trailing_metadata=details)
+
+    async def _read(self, messages: AsyncIterator[bytes]) -> bytes:
+        """The request message, within read_timeout of the call's start; it holds no place while it comes."""
+        timeout = self.config.read_timeout
+        with self.handler.reading_body():
+            try:
+                async with asyncio.timeout(timeout):
+                    body = await anext(aiter(messages), None)
+            except TimeoutError:
+                raise Failure.read_timeout(f"the export request did not arrive within read_timeout ({timeout:g}s)") \
+                    from None
+        if body is None:
+            raise Failure.invalid("the call ended without an export request")
+        return body
 
     def _answer_within(self, context: grpc.aio.ServicerContext) -> float | None:
         """Seconds left to answer before the client gives up (None: it set no deadline). A call that waited in

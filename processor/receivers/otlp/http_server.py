@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,13 +86,24 @@ class HttpReceiver:
                 supported = ", ".join(CODECS)
                 return web.Response(status=415, text=f"unsupported content type {request.content_type!r}; "
                                                      f"supported: {supported}")
-            self.handler.check_route(signal)
-            with self.handler.slot(signal, _TRANSPORT):
-                body = await read_body(request, self.config.max_request_size)
-                response = await self.handler.export(signal, codec.decode(signal, body), _TRANSPORT)
+            self.handler.check(signal, _TRANSPORT)
+            body = await self._read(request)
+            with self.handler.admitted(signal, _TRANSPORT, body, codec.decode) as decoded:
+                response = await self.handler.export(signal, decoded, _TRANSPORT)
         except Failure as failure:
             return _error_response(failure, codec or JSON)
         return web.Response(body=codec.encode(response), content_type=codec.content_type)
+
+    async def _read(self, request: web.Request) -> bytes:
+        """The body, within read_timeout of the headers; it holds no place while it comes (export.py)."""
+        timeout = self.config.read_timeout
+        with self.handler.reading_body():
+            try:
+                async with asyncio.timeout(timeout):
+                    return await read_body(request, self.config.max_request_size)
+            except TimeoutError:
+                raise Failure.read_timeout(f"the request body did not arrive within read_timeout ({timeout:g}s)") \
+                    from None
 
 
 def _error_response(failure: Failure, codec: Codec) -> web.Response:
@@ -100,5 +112,8 @@ def _error_response(failure: Failure, codec: Codec) -> web.Response:
         headers["Retry-After"] = str(math.ceil(failure.retry_after))
     if failure.http_status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return web.Response(status=failure.http_status, body=codec.encode(failure.status()),
-                        content_type=codec.content_type, headers=headers)
+    response = web.Response(status=failure.http_status, body=codec.encode(failure.status()),
+                            content_type=codec.content_type, headers=headers)
+    if failure.http_status == 408:  # the rest of that body is not coming: the connection is of no further use
+        response.force_close()
+    return response

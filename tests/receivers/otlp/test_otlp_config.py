@@ -32,6 +32,11 @@ def test_sizes_and_endpoints_are_parsed():
                                   "protocols::http::endpoint": "0.0.0.0:14318"}
 
 
+def test_read_timeouts_default_to_30s_and_are_parsed():
+    config = OtlpReceiverConfig.model_validate({"protocols": {"grpc": {"read_timeout": "1.5s"}, "http": {}}})
+    assert (config.protocols.grpc.read_timeout, config.protocols.http.read_timeout) == (1.5, 30.0)
+
+
 @pytest.mark.parametrize(("protocols", "message"), [
     ({}, "at least one protocol"),
     ({"grpc": {"port": 1}}, "port"),
@@ -40,6 +45,8 @@ def test_sizes_and_endpoints_are_parsed():
     ({"grpc": {"auth": {"bearer_token": "a", "bearer_token_file": "/t"}}}, "exactly one"),
     ({"grpc": {"auth": {}}}, "exactly one"),
     ({"http": {"tls": {"cert_file": "/c.pem"}}}, "key_file"),
+    ({"http": {"read_timeout": "soon"}}, "not a duration"),
+    ({"grpc": {"read_timeout": 0}}, "greater than 0"),
 ])
 def test_bad_config_is_reported(protocols, message):
     with pytest.raises(ValidationError, match=message):
