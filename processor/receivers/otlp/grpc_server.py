@@ -117,9 +117,9 @@ class GrpcReceiver:
         received_ns = time.monotonic_ns()
         try:
             if self._auth is not None:
-                metadata = dict(context.invocation_metadata() or ())
-                if not self._auth.allows(metadata.get("authorization")):
-                    raise Failure.unauthenticated("missing or invalid bearer token")
+                values = [value for key, value in context.invocation_metadata() or () if key == "authorization"]
+                if refusal := self._auth.refusal(values):
+                    raise Failure.unauthenticated(refusal)
             self.handler.check(signal, _TRANSPORT)
             self._answer_within(context)
             body = await self._read(messages)

@@ -80,8 +80,8 @@ class HttpReceiver:
     async def _handle(self, signal: Signal, request: web.Request) -> web.Response:
         codec = CODECS.get(request.content_type)
         try:
-            if self._auth is not None and not self._auth.allows(request.headers.get("Authorization")):
-                raise Failure.unauthenticated("missing or invalid bearer token")
+            if self._auth is not None and (refusal := self._auth.refusal(request.headers.getall("Authorization", []))):
+                raise Failure.unauthenticated(refusal)
             if codec is None:
                 supported = ", ".join(CODECS)
                 return web.Response(status=415, text=f"unsupported content type {request.content_type!r}; "
