@@ -23,6 +23,7 @@ from processor.component import Kind
 from processor.config.types import split_endpoint
 from processor.config.validate import Config
 from processor.service.host import Status
+from processor.service.limits import AcceptFailures, raise_open_files_limit
 from processor.service.supervisor_http import SupervisorEndpoints
 from processor.service.worker_process import WorkerProcess
 from processor.service.workers import WorkerContext, metrics_dir, uses_embedded_kafka
@@ -52,6 +53,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        raise_open_files_limit()  # the workers inherit it
         problems = _taken_ports(self.config)
         if problems:
             for problem in problems:
@@ -64,6 +66,7 @@ class Supervisor:
             if uses_embedded_kafka(self.config):
                 broker = await asyncio.to_thread(_start_embedded_broker)
             endpoints = SupervisorEndpoints(self.config, directory, self.status)
+            AcceptFailures(endpoints.accept_failures).install(loop)
             await endpoints.start()
             try:
                 return await self._supervise(directory, broker.bootstrap if broker else None, endpoints)

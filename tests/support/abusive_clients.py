@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import socket
 import time
 from collections.abc import AsyncIterator
 
 import grpc
+import pytest
 
 TRACES_PATH = "/v1/traces"
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -28,10 +30,23 @@ def _connect(port: int, timeout: float = 10.0) -> socket.socket:
     return sock
 
 
-def _ended(sock: socket.socket) -> bool:
-    """True when the server closed this connection or answered on it (what it answered is read and dropped)."""
+def _answered(sock: socket.socket) -> bool:
+    """True when the server has answered on this connection, or closed it (the answer is left to be read)."""
     try:
         sock.recv(1, socket.MSG_PEEK)  # b"" (closed) or the first byte of an answer
+    except BlockingIOError:
+        return False
+    except OSError:  # reset
+        pass
+    return True
+
+
+def _closed(sock: socket.socket) -> bool:
+    """True when the server has closed this connection; whatever it sent first (a gRPC server's SETTINGS) is read
+    and dropped."""
+    try:
+        while sock.recv(65536):
+            pass
     except BlockingIOError:
         return False
     except OSError:  # reset
@@ -43,9 +58,6 @@ class _Sockets:
     def __init__(self) -> None:
         self.sockets: list[socket.socket] = []
 
-    def ended(self) -> int:
-        return sum(1 for sock in self.sockets if _ended(sock))
-
     def close(self) -> None:
         for sock in self.sockets:
             sock.close()
@@ -56,14 +68,27 @@ class _Sockets:
 
 
 class IdleSockets(_Sockets):
+    """`count` connections that never send; `failed` counts those the server's backlog had no room for."""
+
     def __init__(self, port: int, count: int) -> None:
         super().__init__()
         self.port, self.count = port, count
+        self.failed = 0
 
     def __enter__(self) -> IdleSockets:
         for _ in range(self.count):
-            self.sockets.append(_connect(self.port))
+            try:
+                self.sockets.append(_connect(self.port, timeout=2.0))
+            except OSError:
+                self.failed += 1
         return self
+
+    def ended(self) -> int:
+        """How many the server has closed."""
+        return sum(1 for sock in self.sockets if _closed(sock))
+
+    def all_ended(self) -> bool:
+        return self.ended() == len(self.sockets)
 
 
 class StalledHttpBodies(_Sockets):
@@ -84,6 +109,10 @@ class StalledHttpBodies(_Sockets):
             sock.sendall(head)
             self.sockets.append(sock)
         return self
+
+    def ended(self) -> int:
+        """How many the server has answered or closed."""
+        return sum(1 for sock in self.sockets if _answered(sock))
 
     def statuses(self) -> list[int]:
         """The status of each answer received so far (a connection closed without one counts as 0)."""
@@ -134,6 +163,15 @@ class StalledGrpcCalls:
         for channel in self._channels:
             with contextlib.suppress(Exception):
                 await channel.close()
+
+
+def ensure_open_files(count: int) -> None:
+    """Raise this process's soft open-files limit to hold `count` sockets (a CI shell may start at 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count:
+        if hard != resource.RLIM_INFINITY and hard < count:
+            pytest.skip(f"needs {count} open files; the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count if hard == resource.RLIM_INFINITY else hard, hard))
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.05) -> bool:

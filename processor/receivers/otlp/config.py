@@ -16,12 +16,42 @@ MIB = 1 << 20
 READ_TIMEOUT_S = 30.0
 
 
+#: A connection with nothing going on for this long is closed (the Collector's HTTP server idle_timeout).
+IDLE_TIMEOUT_S = 60.0
+#: Connections each transport accepts at once; one more is closed as soon as it is accepted. Each takes a file
+#: descriptor (the process raises its soft limit to the hard one at start, processor/service/limits.py).
+MAX_CONNECTIONS = 4096
+
+
+class GrpcServerParameters(BaseModel):
+    """As the Collector's `keepalive.server_parameters`; each maps to the gRPC server option of the same name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: A connection without a call for this long is sent GOAWAY; one that has not begun HTTP/2 in this time (or in
+    #: gRPC's handshake timeout, 120 s, whichever is shorter) is closed. gRPC's own default is never.
+    max_connection_idle: Duration = Field(IDLE_TIMEOUT_S, gt=0)
+    #: Close every connection after this long, so that clients reconnect (and spread over workers); default never.
+    max_connection_age: Duration | None = Field(None, gt=0)
+    #: How long calls in flight on a connection past its max_connection_age may still take; default forever.
+    max_connection_age_grace: Duration | None = Field(None, ge=0)
+    #: Ping a client after this long without activity, and close the connection if the answer takes `timeout`.
+    time: Duration = Field(7200.0, gt=0)
+    timeout: Duration = Field(20.0, gt=0)
+
+
+class GrpcKeepalive(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    server_parameters: GrpcServerParameters = Field(default_factory=GrpcServerParameters)
+
+
 class GrpcConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     endpoint: Endpoint = "127.0.0.1:4317"  # all interfaces only when the config says so (0.0.0.0:4317)
     max_recv_msg_size: Size = 64 * MIB
     #: The most a call may take from its start to the end of its request message.
     read_timeout: Duration = Field(READ_TIMEOUT_S, gt=0)
+    max_connections: int = Field(MAX_CONNECTIONS, ge=1)
+    keepalive: GrpcKeepalive = Field(default_factory=GrpcKeepalive)
     tls: TlsConfig | None = None
     auth: AuthConfig | None = None
 
@@ -33,6 +63,10 @@ class HttpConfig(BaseModel):
     max_request_size: Size = 64 * MIB
     #: The most a request's body may take to arrive, from the end of its headers.
     read_timeout: Duration = Field(READ_TIMEOUT_S, gt=0)
+    #: A connection that has not sent a whole request's headers for this long is closed: after its last answer,
+    #: since it opened, or while it sends them a byte at a time.
+    idle_timeout: Duration = Field(IDLE_TIMEOUT_S, gt=0)
+    max_connections: int = Field(MAX_CONNECTIONS, ge=1)
     tls: TlsConfig | None = None
     auth: AuthConfig | None = None
 

@@ -63,6 +63,7 @@ class ExportHandler:
         self.next = next_consumer
         t = settings.telemetry
         self._busy = t.receiver_refused_requests
+        self._refused_connections = t.receiver_refused_connections
         self._counters = {Signal.TRACES: (t.receiver_accepted, t.receiver_refused),
                           Signal.LOGS: (t.receiver_accepted_logs, t.receiver_refused_logs),
                           Signal.METRICS: (t.receiver_accepted_points, t.receiver_refused_points)}
@@ -116,6 +117,10 @@ class ExportHandler:
     def _full(self) -> Failure:
         return Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at once; "
                                    "retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+
+    def refused_connections(self, transport: str):
+        """The counter of connections a transport closed at once because max_connections were open."""
+        return self._refused_connections.labels(self.receiver, transport)
 
     def _refused_undecoded(self, transport: str) -> None:
         self._busy.labels(self.receiver, transport).inc()

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from processor.model.batch import Signal
-from processor.receivers.otlp.config import GrpcConfig
+from processor.receivers.otlp.config import GrpcConfig, GrpcServerParameters
 from processor.receivers.otlp.export import RESPONSE_TYPES, ExportHandler, decode_protobuf
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.loop_thread import LoopThread, on_loop
@@ -72,6 +72,8 @@ class GrpcReceiver:
             # gRPC sets SO_REUSEPORT by default, which would let a second server share a taken port silently;
             # only worker processes share their ports on purpose (the kernel spreads connections over them).
             ("grpc.so_reuseport", 1 if shares_ports() else 0),
+            ("grpc.max_allowed_incoming_connections", self.config.max_connections),
+            *_connection_options(self.config.keepalive.server_parameters),
             *_OVERLOAD_OPTIONS,
         ]
         server = grpc.aio.server(options=options)
@@ -156,6 +158,27 @@ class GrpcReceiver:
         if remaining < _TOO_LATE_S:
             raise self.handler.late(_TRANSPORT)
         return remaining - min(_DEADLINE_MARGIN_S, remaining / 2)
+
+
+#: gRPC's own limit on a connection's handshake (TLS, and the HTTP/2 preface and settings).
+_HANDSHAKE_TIMEOUT_S = 120.0
+
+
+def _connection_options(parameters: GrpcServerParameters) -> list[tuple[str, int]]:
+    """keepalive.server_parameters as gRPC server options (milliseconds). A connection that never sends a byte is
+    still in its handshake, which max_connection_idle does not cover: the handshake gets at most as long."""
+    def ms(seconds: float) -> int:
+        return max(1, round(seconds * 1000))
+
+    options = [("grpc.max_connection_idle_ms", ms(parameters.max_connection_idle)),
+               ("grpc.server_handshake_timeout_ms", ms(min(parameters.max_connection_idle, _HANDSHAKE_TIMEOUT_S))),
+               ("grpc.keepalive_time_ms", ms(parameters.time)),
+               ("grpc.keepalive_timeout_ms", ms(parameters.timeout))]
+    if parameters.max_connection_age is not None:
+        options.append(("grpc.max_connection_age_ms", ms(parameters.max_connection_age)))
+    if parameters.max_connection_age_grace is not None:
+        options.append(("grpc.max_connection_age_grace_ms", ms(parameters.max_connection_age_grace)))
+    return options
 
 
 #: Time kept back from the client's deadline to send the refusal before the client gives up (at most half of it).

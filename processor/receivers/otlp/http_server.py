@@ -57,7 +57,9 @@ class HttpReceiver:
         for signal, path in PATHS.items():
             app.router.add_post(path, self._route(signal))
         ssl_context = self.config.tls.ssl_context() if self.config.tls else None
-        server = HttpServer(app, self.config.endpoint, ssl_context=ssl_context)
+        refused = self.handler.refused_connections(_TRANSPORT)
+        server = HttpServer(app, self.config.endpoint, ssl_context=ssl_context, idle_timeout=self.config.idle_timeout,
+                            max_connections=self.config.max_connections, on_refused=refused.inc)
         try:
             await server.start()
         except OSError as exc:
