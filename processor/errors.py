@@ -2,7 +2,7 @@
 
 A receiver turns them into the status a client knows how to handle:
 `RetryableError` -> gRPC UNAVAILABLE with a RetryInfo delay / HTTP 503 with Retry-After;
-`PermanentError` -> INVALID_ARGUMENT / 400, never retried.
+`PermanentError` -> INVALID_ARGUMENT / 400, never retried; `RequestTooLarge` -> RESOURCE_EXHAUSTED / 413.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ class RetryableError(Exception):
 
 class PermanentError(Exception):
     """The data itself was refused; sending it again will not help."""
+
+
+class RequestTooLarge(PermanentError):
+    """One request is more than a component can ever take at once (memory_limiter's budget for one request)."""
 
 
 class ConfigError(Exception):

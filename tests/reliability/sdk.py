@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -13,7 +14,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from tests.reliability.traffic import SpanKey
 
-SDK_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+#: The loggers the SDK's OTLP exporters say "Transient error ..., retrying in N s" on: gRPC's, and HTTP's for spans.
+SDK_LOGGERS = ("opentelemetry.exporter.otlp.proto.grpc.exporter",
+               "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+_RETRYING = re.compile(r"retrying in ([0-9.]+)s")
 
 
 def llm_spans(count: int, *, service: str = "sdk-app") -> list[ReadableSpan]:
@@ -36,24 +40,27 @@ def key(span: ReadableSpan) -> SpanKey:
 
 
 class RetryLog(logging.Handler):
-    """Collects the SDK exporter's 'Transient error ... retrying in N s' warnings."""
+    """Collects the SDK exporters' 'Transient error ... retrying in N s' warnings, over gRPC and HTTP."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.delays: list[float] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.startswith("Transient error"):
-            self.delays.append(float(record.args[3]))
+        message = record.getMessage()
+        if message.startswith("Transient error") and (found := _RETRYING.search(message)):
+            self.delays.append(float(found.group(1)))
 
     def __enter__(self) -> RetryLog:
-        logger = logging.getLogger(SDK_LOGGER)
-        logger.addHandler(self)
-        logger.filters.clear()  # its DuplicateFilter would hide repeated retries from the count
+        for name in SDK_LOGGERS:
+            logger = logging.getLogger(name)
+            logger.addHandler(self)
+            logger.filters.clear()  # the gRPC exporter's DuplicateFilter would hide repeated retries from the count
         return self
 
     def __exit__(self, *exc) -> None:
-        logging.getLogger(SDK_LOGGER).removeHandler(self)
+        for name in SDK_LOGGERS:
+            logging.getLogger(name).removeHandler(self)
 
 
 def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4,

@@ -47,6 +47,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def announced_size(request: web.Request) -> int | None:
+    """The body's size as it will be decoded, when the headers tell it: an uncompressed body's Content-Length."""
+    if request.headers.get("Content-Encoding", "").strip().lower() in ("", "identity"):
+        return request.content_length
+    return None
+
+
 class _Inflater:
     """gzip (one or more members) or deflate (zlib-wrapped or raw, as aiohttp accepts), bounded by `limit`."""
 

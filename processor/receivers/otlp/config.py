@@ -97,3 +97,7 @@ class OtlpReceiverConfig(ComponentConfig):
     #: memory, so that an overload is refused, not queued until clients time out or the process outgrows its limit.
     #: A request takes its place once its body has arrived: a client that is slow to send holds none.
     max_in_flight_requests: int = Field(128, ge=1)
+    #: The most spans and span events (or log records, or metric points) one request may hold; more is refused with
+    #: RESOURCE_EXHAUSTED/413. The pipeline walks each in turn, so one request of millions would hold up every
+    #: other client's. An OpenTelemetry SDK sends at most 512 spans of at most 128 events each (66,048).
+    max_request_items: int = Field(250_000, ge=1)

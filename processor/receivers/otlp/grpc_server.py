@@ -12,7 +12,7 @@ import grpc
 
 from processor.model.batch import Signal
 from processor.receivers.otlp.config import GrpcConfig, GrpcServerParameters
-from processor.receivers.otlp.export import RESPONSE_TYPES, ExportHandler, decode_protobuf
+from processor.receivers.otlp.export import PROTOBUF_DECODER, RESPONSE_TYPES, ExportHandler
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.loop_thread import LoopThread, on_loop
 from processor.receivers.otlp.security import BearerAuth
@@ -116,23 +116,29 @@ class GrpcReceiver:
         return grpc.method_handlers_generic_handler(name, {"Export": method})
 
     async def _export(self, signal: Signal, messages: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
-        received_ns = time.monotonic_ns()
         try:
-            if self._auth is not None:
-                values = [value for key, value in context.invocation_metadata() or () if key == "authorization"]
-                if refusal := self._auth.refusal(values):
-                    raise Failure.unauthenticated(refusal)
-            self.handler.check(signal, _TRANSPORT)
-            self._answer_within(context)
-            body = await self._read(messages)
-            with self.handler.admitted(signal, _TRANSPORT, body, decode_protobuf) as request:
-                return await on_loop(self._pipeline_loop, self.handler.export(
-                    signal, request, _TRANSPORT, received_ns, self._answer_within(context)))
+            return await self._take(signal, messages, context)
         except Failure as failure:
-            details = (("grpc-status-details-bin", failure.status().SerializeToString()),)
-            if failure.retry_after is not None:  # the trailer the OpenTelemetry SDK exporters read their delay from
-                details += (("google.rpc.retryinfo-bin", failure.status().details[0].value),)
-            await context.abort(failure.code, failure.message, trailing_metadata=details)
+            # A status set and no response, rather than context.abort(): the AbortError that raises ties the call's
+            # state into a reference cycle, and with it the request's received bytes in gRPC's memory until the
+            # garbage collector runs; a client whose huge requests were refused kept 100+ MiB alive that way.
+            context.set_code(failure.code)
+            context.set_details(failure.message)
+            context.set_trailing_metadata(_trailers(failure))
+        return None
+
+    async def _take(self, signal: Signal, messages: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> Any:
+        received_ns = time.monotonic_ns()
+        if self._auth is not None:
+            values = [value for key, value in context.invocation_metadata() or () if key == "authorization"]
+            if refusal := self._auth.refusal(values):
+                raise Failure.unauthenticated(refusal)
+        self.handler.check(signal, _TRANSPORT)
+        self._answer_within(context)
+        body = await self._read(messages)
+        with self.handler.admitted(signal, _TRANSPORT, body, PROTOBUF_DECODER) as request:
+            return await on_loop(self._pipeline_loop, self.handler.export(
+                signal, request, _TRANSPORT, received_ns, self._answer_within(context)))
 
     async def _read(self, messages: AsyncIterator[bytes]) -> bytes:
         """The request message, within read_timeout of the call's start; it holds no place while it comes."""
@@ -158,6 +164,13 @@ class GrpcReceiver:
         if remaining < _TOO_LATE_S:
             raise self.handler.late(_TRANSPORT)
         return remaining - min(_DEADLINE_MARGIN_S, remaining / 2)
+
+
+def _trailers(failure: Failure) -> tuple[tuple[str, bytes], ...]:
+    details = (("grpc-status-details-bin", failure.status().SerializeToString()),)
+    if failure.retry_after is not None:  # the trailer the OpenTelemetry SDK exporters read their delay from
+        details += (("google.rpc.retryinfo-bin", failure.status().details[0].value),)
+    return details
 
 
 #: gRPC's own limit on a connection's handshake (TLS, and the HTTP/2 preface and settings).

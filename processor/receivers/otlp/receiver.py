@@ -22,7 +22,8 @@ class OtlpReceiver(ComponentBase):
         self.id = str(settings.id)
         self.log = settings.logger
         self.config = config
-        self.handler = ExportHandler(settings, next_consumer, max_in_flight=config.max_in_flight_requests)
+        self.handler = ExportHandler(settings, next_consumer, max_in_flight=config.max_in_flight_requests,
+                                     max_items=config.max_request_items)
         self._grpc: GrpcReceiver | None = None
         self._http: HttpReceiver | None = None
 

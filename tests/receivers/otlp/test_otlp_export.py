@@ -11,7 +11,7 @@ import pytest
 
 from processor.component import Kind
 from processor.model.batch import Signal
-from processor.receivers.otlp.export import ExportHandler, decode_protobuf
+from processor.receivers.otlp.export import PROTOBUF_DECODER, ExportHandler
 from processor.receivers.otlp.failure import Failure
 from processor.service.fanout import SignalRouter
 from processor.service.telemetry import SelfTelemetry
@@ -42,7 +42,7 @@ async def test_requests_over_the_in_flight_limit_are_refused_at_once_with_a_retr
     body = trace_request(good_span()).SerializeToString()
 
     async def export() -> None:
-        with handler.admitted(Signal.TRACES, "grpc", body, decode_protobuf) as request:
+        with handler.admitted(Signal.TRACES, "grpc", body, PROTOBUF_DECODER) as request:
             await handler.export(Signal.TRACES, request, "grpc")
 
     waiting = [asyncio.ensure_future(export()) for _ in range(2)]
