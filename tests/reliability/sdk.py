@@ -7,9 +7,10 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.reliability.traffic import SpanKey
@@ -63,19 +64,33 @@ class RetryLog(logging.Handler):
             logging.getLogger(name).removeHandler(self)
 
 
-def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4,
-               timeout: float = 60.0) -> list[SpanExportResult]:
+def exporter(port: int, *, transport: str = "grpc", timeout: float = 60.0) -> SpanExporter:
+    """The SDK's own OTLP span exporter to 127.0.0.1:`port`, over gRPC or HTTP."""
+    if transport == "http":
+        return HttpSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces", timeout=timeout)
+    return OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
+
+
+def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4, timeout: float = 60.0,
+               transport: str = "grpc") -> list[SpanExportResult]:
     """The batches as `threads` apps would send them: each app has its own exporter and, as its
     BatchSpanProcessor does, exports one batch at a time. (One exporter shared by threads is not how the SDK is
     used: on UNAVAILABLE it reconnects, and that cancels the other threads' calls.)"""
     shares = [batches[i::threads] for i in range(threads)]
 
     def app(share: list[list[ReadableSpan]]) -> list[SpanExportResult]:
-        exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
+        own = exporter(port, transport=transport, timeout=timeout)
         try:
-            return [exporter.export(batch) for batch in share]
+            return [own.export(batch) for batch in share]
         finally:
-            exporter.shutdown()
+            own.shutdown()
 
     with ThreadPoolExecutor(threads) as pool:
         return [result for results in pool.map(app, shares) for result in results]
+
+
+def export_once_each(grpc_port: int, http_port: int, spans: list[ReadableSpan], *,
+                     timeout: float = 10.0) -> list[SpanExportResult]:
+    """`spans` exported once over gRPC and once over HTTP, as an app beside misbehaving clients sends them."""
+    return [export_all(port, [spans], threads=1, timeout=timeout, transport=transport)[0]
+            for port, transport in ((grpc_port, "grpc"), (http_port, "http"))]

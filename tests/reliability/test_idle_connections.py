@@ -16,8 +16,6 @@ import urllib.request
 from dataclasses import dataclass
 
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.reliability import sdk
@@ -50,15 +48,7 @@ def health(port: int) -> int | None:
 
 
 def sdk_exports(ports: Ports) -> list[SpanExportResult]:
-    """One export over each transport by the real SDK exporters, as an app beside the idle clients sends it."""
-    spans = sdk.llm_spans(5)
-    exporters = [GrpcSpanExporter(endpoint=f"127.0.0.1:{ports.grpc}", insecure=True, timeout=10),
-                 HttpSpanExporter(endpoint=f"http://127.0.0.1:{ports.http}/v1/traces", timeout=10)]
-    try:
-        return [exporter.export(spans) for exporter in exporters]
-    finally:
-        for exporter in exporters:
-            exporter.shutdown()
+    return sdk.export_once_each(ports.grpc, ports.http, sdk.llm_spans(5))
 
 
 def _idle_on_both(ports: Ports, count: int) -> tuple[IdleSockets, IdleSockets]:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.reliability import sdk
@@ -40,21 +38,6 @@ FAST = Size(places=16, apps=6, read_timeout_s=3.0, full=False)
 FULL = Size(places=128, apps=30, read_timeout_s=30.0, full=True)
 
 
-def http_exports(port: int, batches: list, apps: int) -> list[SpanExportResult]:
-    """As sdk.export_all, over OTLP/HTTP: one exporter per app, one batch at a time."""
-    shares = [batches[i::apps] for i in range(apps)]
-
-    def app(share: list) -> list[SpanExportResult]:
-        exporter = HttpSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces", timeout=30)
-        try:
-            return [exporter.export(batch) for batch in share]
-        finally:
-            exporter.shutdown()
-
-    with ThreadPoolExecutor(apps) as pool:
-        return [result for results in pool.map(app, shares) for result in results]
-
-
 async def slow_clients(size: Size, tmp_path, bootstrap: str) -> None:
     ensure_open_files(4 * size.places + 500)
     ports, topics = Ports(), Topics.unique()
@@ -72,7 +55,8 @@ async def slow_clients(size: Size, tmp_path, bootstrap: str) -> None:
                     started = time.monotonic()
                     results = await asyncio.gather(
                         asyncio.to_thread(sdk.export_all, ports.grpc, grpc_batches, threads=size.apps, timeout=30.0),
-                        asyncio.to_thread(http_exports, ports.http, http_batches, size.apps))
+                        asyncio.to_thread(sdk.export_all, ports.http, http_batches, threads=size.apps, timeout=30.0,
+                                          transport="http"))
                     exported_in = time.monotonic() - started
                     ended = await wait_until(lambda: calls.ended() == bodies.ended() == size.places,
                                              timeout=size.read_timeout_s * 3 + 30)

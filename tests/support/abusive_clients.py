@@ -174,17 +174,8 @@ def ensure_open_files(count: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (count if hard == resource.RLIM_INFINITY else hard, hard))
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.05) -> bool:
-    """Polls `predicate` until it holds (True) or `timeout` passes (False); blocking, for sync tests."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
 async def wait_until(predicate, *, timeout: float, interval: float = 0.05) -> bool:
+    """Polls `predicate` until it holds (True) or `timeout` passes (False), without blocking the event loop."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

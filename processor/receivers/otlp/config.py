@@ -14,8 +14,6 @@ MIB = 1 << 20
 #: How long a request's body (HTTP) or message (gRPC) may take to arrive once its headers have. A reader that is
 #: slower holds no place meanwhile (export.py), only its connection: the deadline frees that.
 READ_TIMEOUT_S = 30.0
-
-
 #: A connection with nothing going on for this long is closed (the Collector's HTTP server idle_timeout).
 IDLE_TIMEOUT_S = 60.0
 #: Connections each transport accepts at once; one more is closed as soon as it is accepted. Each takes a file

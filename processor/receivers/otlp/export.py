@@ -43,7 +43,7 @@ _REJECTED_FIELD = {Signal.TRACES: "rejected_spans", Signal.LOGS: "rejected_log_r
 _ITEMS = {Signal.TRACES: "spans and span events", Signal.LOGS: "log records", Signal.METRICS: "data points"}
 
 
-def weight(signal: Signal, request: Any) -> int:
+def request_items(signal: Signal, request: Any) -> int:
     """The items of a request as max_request_items counts them: the pipeline walks each span event as it walks a
     span (chunk events are most of an LLM span), so they count too."""
     if signal is not Signal.TRACES:
@@ -161,7 +161,7 @@ class ExportHandler:
         finally:
             if reservation is not None:
                 reservation.release()
-        if self.max_items is not None and (items := weight(signal, request)) > self.max_items:
+        if self.max_items is not None and (items := request_items(signal, request)) > self.max_items:
             self._counters[signal][1].labels(self.receiver, transport).inc(count_items(signal, request))
             raise Failure.too_large(f"the request holds {items} {_ITEMS[signal]}, more than max_request_items "
                                     f"({self.max_items}) of receiver {self.receiver}; send smaller requests")

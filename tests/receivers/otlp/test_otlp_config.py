@@ -47,6 +47,12 @@ def test_connection_limits_default_as_documented_and_are_parsed():
             parameters.time, parameters.timeout) == (60.0, 600.0, 30.0, 7200.0, 20.0)
 
 
+def test_max_request_items_defaults_to_250000_and_must_be_positive():
+    assert OtlpReceiverConfig.model_validate({}).max_request_items == 250_000
+    with pytest.raises(ValidationError, match="max_request_items"):
+        OtlpReceiverConfig.model_validate({"max_request_items": 0})
+
+
 @pytest.mark.parametrize(("protocols", "message"), [
     ({}, "at least one protocol"),
     ({"grpc": {"port": 1}}, "port"),

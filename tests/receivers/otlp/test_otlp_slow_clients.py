@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from tests.receivers.otlp.otlp_helpers import good_span, in_thread, sdk_spans, sink_routes, trace_request
+from tests.reliability.sdk import export_once_each
 from tests.support.abusive_clients import StalledGrpcCalls, StalledHttpBodies, wait_until
 
 #: Fewer places than the default 128, so that a few stalled clients fill them.
@@ -23,14 +22,7 @@ def _both(**extra) -> dict:
 
 def _export_with_sdks(receiver) -> list[SpanExportResult]:
     """One export over each transport with the real SDK exporters, as an innocent app sends them."""
-    spans = sdk_spans()
-    exporters = [GrpcSpanExporter(endpoint=f"127.0.0.1:{receiver.grpc_port}", insecure=True, timeout=5),
-                 HttpSpanExporter(endpoint=f"http://127.0.0.1:{receiver.http_port}/v1/traces", timeout=5)]
-    try:
-        return [exporter.export(spans) for exporter in exporters]
-    finally:
-        for exporter in exporters:
-            exporter.shutdown()
+    return export_once_each(receiver.grpc_port, receiver.http_port, sdk_spans(), timeout=5)
 
 
 def _seen(receiver) -> int:
