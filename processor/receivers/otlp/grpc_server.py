@@ -120,8 +120,9 @@ class GrpcReceiver:
             return await self._take(signal, messages, context)
         except Failure as failure:
             # A status set and no response, rather than context.abort(): the AbortError that raises ties the call's
-            # state into a reference cycle, and with it the request's received bytes in gRPC's memory until the
-            # garbage collector runs; a client whose huge requests were refused kept 100+ MiB alive that way.
+            # state into a reference cycle, and with it the request's bytes, until the garbage collector runs. One
+            # client sending 45 MB requests back to back, each refused, kept RSS at 400 MiB (median) that way,
+            # against 125 MiB now (with the generator closed, below, and memory_limiter's trim after large requests).
             context.set_code(failure.code)
             context.set_details(failure.message)
             context.set_trailing_metadata(_trailers(failure))
@@ -146,7 +147,11 @@ class GrpcReceiver:
         with self.handler.reading_body():
             try:
                 async with asyncio.timeout(timeout):
-                    body = await anext(aiter(messages), None)
+                    received = aiter(messages)
+                    body = await anext(received, None)
+                    # Closed at once: left open, gRPC's receiving generator holds on to the message it gave, until
+                    # the garbage collector finds the call.
+                    await received.aclose()
             except TimeoutError:
                 raise Failure.read_timeout(f"the export request did not arrive within read_timeout ({timeout:g}s)") \
                     from None
