@@ -57,7 +57,7 @@ class MemoryLimiterProcessor:
         if decoded_bytes > monitor.request_budget:
             monitor.after_large_request(decoded_bytes)
             raise RequestTooLarge(
-                f"memory_limiter {self.id}: the request would take about {_mib(decoded_bytes)} MiB once decoded, more "
+                f"{self.id}: the request would take about {_mib(decoded_bytes)} MiB once decoded, more "
                 f"than one request may take ({_mib(monitor.request_budget)} MiB, the spike limit: limit "
                 f"{_mib(monitor.hard_limit)} MiB minus soft limit {_mib(monitor.soft_limit)} MiB); send smaller "
                 f"requests, or raise {monitor.spike_key}")
