@@ -43,14 +43,25 @@ class Consumer(Protocol):
     async def consume(self, batch: Batch) -> None: ...
 
 
+class Reservation(Protocol):
+    def release(self) -> None: ...
+
+
 class Refusing(Protocol):
     """A consumer that can tell that it would refuse data now, before the data is read (memory_limiter).
 
     Receivers ask the heads of their pipelines first (`SignalRouter.refusal`): a request refused unread costs
-    neither memory nor decoding, which is what keeps refusing cheap in an overload.
+    neither memory nor decoding, which is what keeps refusing cheap in an overload. Then, once a request's body
+    has arrived and before it is decoded, they ask for the memory decoding it will take (`reserve`, an estimate
+    from the body's size, made by the receiver that knows how it decodes): a request that could never fit is
+    refused (`RequestTooLarge`), one that does not fit now is refused for later (`RetryableError`), and the
+    reservation is released once the request is decoded, when the memory it took shows in the process's use.
+    Both may be called from the gRPC receiver's thread as well as the event loop.
     """
 
     def refusal(self) -> RetryableError | None: ...
+
+    def reserve(self, decoded_bytes: int) -> Reservation | None: ...
 
 
 @runtime_checkable

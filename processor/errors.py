@@ -2,7 +2,7 @@
 
 A receiver turns them into the status a client knows how to handle:
 `RetryableError` -> gRPC UNAVAILABLE with a RetryInfo delay / HTTP 503 with Retry-After;
-`PermanentError` -> INVALID_ARGUMENT / 400, never retried;
+`PermanentError` -> INVALID_ARGUMENT / 400, never retried; `RequestTooLarge` -> RESOURCE_EXHAUSTED / 413;
 `RejectedSpans` -> a partial success naming how many spans were refused, or INVALID_ARGUMENT when all were.
 """
 
@@ -42,6 +42,10 @@ class RejectedSpans(PermanentError):
         """The same rejection narrowed to the spans in `keys`; None when none of them was refused."""
         mine = self.spans & keys
         return RejectedSpans(str(self), mine) if mine else None
+
+
+class RequestTooLarge(PermanentError):
+    """One request is more than a component can ever take at once (memory_limiter's budget for one request)."""
 
 
 class ConfigError(Exception):

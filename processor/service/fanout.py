@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from processor.component import Consumer
+from processor.component import Consumer, Reservation
 from processor.errors import PermanentError, RejectedSpans, RetryableError
 from processor.model.batch import Batch, Signal
 
@@ -27,6 +27,9 @@ class Fanout:
     def refusal(self) -> RetryableError | None:
         """Why one of the consumers would refuse data now; refusing up front spares the others a duplicate."""
         return first_refusal(self.consumers)
+
+    def reserve(self, decoded_bytes: int) -> Reservation | None:
+        return reserve_all(self.consumers, decoded_bytes)
 
     async def consume(self, batch: Batch) -> None:
         if len(self.consumers) == 1:
@@ -51,6 +54,35 @@ def first_refusal(consumers: Sequence[Consumer]) -> RetryableError | None:
         if (error := refusal_of(consumer)) is not None:
             return error
     return None
+
+
+def reservation_of(consumer: Consumer, decoded_bytes: int) -> Reservation | None:
+    """`consumer`'s reservation of memory for a request about to be decoded, if it is `Refusing`; raises as
+    `Refusing.reserve` does."""
+    reserve: Callable[[int], Reservation | None] | None = getattr(consumer, "reserve", None)
+    return reserve(decoded_bytes) if reserve is not None else None
+
+
+def reserve_all(consumers: Sequence[Consumer], decoded_bytes: int) -> Reservation | None:
+    """Every consumer's reservation for one request; when one refuses, those already taken are released."""
+    taken: list[Reservation] = []
+    try:
+        for consumer in consumers:
+            if (reservation := reservation_of(consumer, decoded_bytes)) is not None:
+                taken.append(reservation)
+    except BaseException:
+        Reservations(taken).release()
+        raise
+    return Reservations(taken) if len(taken) > 1 else (taken[0] if taken else None)
+
+
+class Reservations:
+    def __init__(self, parts: list[Reservation]) -> None:
+        self.parts = parts
+
+    def release(self) -> None:
+        for part in self.parts:
+            part.release()
 
 
 def raise_combined(errors: list[BaseException]) -> None:
@@ -93,6 +125,10 @@ class SignalRouter:
     def refusal(self, signal: Signal) -> RetryableError | None:
         """Why the pipelines of `signal` would refuse a request now, asked before it is read."""
         return refusal_of(self.routes[signal]) if signal in self.routes else None
+
+    def reserve(self, signal: Signal, decoded_bytes: int) -> Reservation | None:
+        """Memory for a request of `signal` about to be decoded (Refusing.reserve), asked once its body is read."""
+        return reservation_of(self.routes[signal], decoded_bytes) if signal in self.routes else None
 
     async def consume(self, batch: Batch) -> None:
         consumer = self.routes.get(batch.signal)

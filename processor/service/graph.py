@@ -14,13 +14,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from processor.component import Component, Consumer, CreateSettings, Flushable, Kind
+from processor.component import Component, Consumer, CreateSettings, Flushable, Kind, Reservation
 from processor.config.types import ComponentID
 from processor.config.validate import Config
 from processor.errors import RetryableError
 from processor.model.batch import Batch
 from processor.service import registry
-from processor.service.fanout import Fanout, SignalRouter, raise_combined, refusal_of
+from processor.service.fanout import Fanout, SignalRouter, raise_combined, refusal_of, reservation_of
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
 
@@ -50,6 +50,9 @@ class _Counted:
 
     def refusal(self) -> RetryableError | None:
         return refusal_of(self.inner)
+
+    def reserve(self, decoded_bytes: int) -> Reservation | None:
+        return reservation_of(self.inner, decoded_bytes)
 
     async def consume(self, batch: Batch) -> None:
         self.counter.inc(batch.item_count())

@@ -13,6 +13,7 @@ from processor.config.validate import Config
 from processor.service.graph import Graph
 from processor.service.host import Host, Status
 from processor.service.http import HttpServer
+from processor.service.limits import AcceptFailures, raise_open_files_limit
 from processor.service.signals import StopSignals, log_repeated
 from processor.service.telemetry import SelfTelemetry
 from processor.service.workers import WorkerContext, worker_config
@@ -33,6 +34,8 @@ class Service:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        raise_open_files_limit()
+        AcceptFailures(self.telemetry.accept_failures).install(asyncio.get_running_loop())
         metrics = self.config.service.telemetry.metrics
         if metrics.level != "none" and self.worker is None:
             self._metrics_server = HttpServer(_metrics_app(self.telemetry), metrics.address, reuse_port=True)

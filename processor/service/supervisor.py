@@ -25,6 +25,7 @@ from processor.component import Kind
 from processor.config.types import split_endpoint
 from processor.config.validate import Config
 from processor.service.host import Status
+from processor.service.limits import AcceptFailures, raise_open_files_limit
 from processor.service.signals import StopSignals, log_repeated
 from processor.service.supervisor_http import SupervisorEndpoints
 from processor.service.worker_process import WorkerProcess
@@ -54,6 +55,7 @@ class Supervisor:
     async def run(self) -> int:
         signals = StopSignals(self._on_signal, log_repeated(log, "the workers drain"))
         signals.install(asyncio.get_running_loop())
+        raise_open_files_limit()  # the workers inherit it
         try:
             return await self._run()
         finally:
@@ -72,6 +74,7 @@ class Supervisor:
             if uses_embedded_kafka(self.config):
                 broker = await asyncio.to_thread(_start_embedded_broker)
             endpoints = SupervisorEndpoints(self.config, directory, self.status)
+            AcceptFailures(endpoints.accept_failures).install(asyncio.get_running_loop())
             await endpoints.start()
             try:
                 return await self._supervise(directory, broker.bootstrap if broker else None, endpoints)

@@ -48,6 +48,8 @@ class SupervisorEndpoints:
         self.restarts = Counter("tokenstream_worker_restarts", "Worker processes restarted after they died.",
                                 ["worker"], registry=self.telemetry)
         self._host = FleetHost(SelfTelemetry(), status_of)
+        #: The supervisor's own listeners' accept failures; logged, not served (the workers' counts are).
+        self.accept_failures = self._host.telemetry.accept_failures
         self._extensions = []
         for name in config.service.extensions:
             cid = next(c for c in config.components[Kind.EXTENSION] if str(c) == name)

@@ -26,9 +26,18 @@ class SelfTelemetry:
             f"{_NS}_receiver_refused_spans", "Spans a receiver could not hand to its pipeline.",
             ["receiver", "transport"], registry=r)
         self.receiver_refused_requests = Counter(
-            f"{_NS}_receiver_refused_requests", "Export requests refused unread: max_in_flight_requests were in "
-            "flight, a pipeline refused data (memory_limiter), or a gRPC call came too close to its deadline.",
+            f"{_NS}_receiver_refused_requests", "Export requests refused before they were decoded: "
+            "max_in_flight_requests were in flight, a pipeline refused data or had no room to decode the request "
+            "(memory_limiter), or a gRPC call came too close to its deadline.",
             ["receiver", "transport"], registry=r)
+        self.receiver_refused_connections = Counter(
+            f"{_NS}_receiver_refused_connections", "Connections a receiver closed as soon as it accepted them, "
+            "because max_connections were open (OTLP/HTTP; gRPC closes them without telling).",
+            ["receiver", "transport"], registry=r)
+        self.accept_failures = Counter(
+            f"{_NS}_accept_failures", "Times a listener could not accept a connection because the process had no "
+            "file descriptor left (or the system no memory); it tries again a second later.", ["listener"],
+            registry=r)
         self.receiver_accepted_logs = Counter(
             f"{_NS}_receiver_accepted_log_records", "Log records a receiver accepted.",
             ["receiver", "transport"], registry=r)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -25,17 +26,20 @@ def free_port() -> int:
 class TokenstreamProcess:
     """`python -m processor run` on a config dict; `health_port` must be that config's health_check port.
 
-    With `workers` it runs `--workers N`: healthy then means every worker has started.
+    With `workers` it runs `--workers N`: healthy then means every worker has started. With `open_files` (soft,
+    hard) the process starts with that RLIMIT_NOFILE, as a shell's `ulimit -n` would give it.
     """
 
     def __init__(self, config: dict[str, Any], workdir: Path, *, health_port: int,
-                 env: dict[str, str] | None = None, workers: int | None = None) -> None:
+                 env: dict[str, str] | None = None, workers: int | None = None,
+                 open_files: tuple[int, int] | None = None) -> None:
         self.config_path = workdir / "config.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = workdir / "tokenstream.log"
         self.health_port = health_port
         self.env = {**os.environ, **(env or {})}
         self.workers = workers
+        self.open_files = open_files
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90.0) -> TokenstreamProcess:
@@ -45,7 +49,10 @@ class TokenstreamProcess:
         command = [sys.executable, "-m", "processor", "run", "--config", str(self.config_path)]
         if self.workers is not None:
             command += ["--workers", str(self.workers)]
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
+        limits = self.open_files
+        preexec = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limits)) if limits else None
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+                                     preexec_fn=preexec)  # noqa: PLW1509 - setrlimit only, no locks taken
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

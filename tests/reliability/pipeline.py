@@ -44,11 +44,15 @@ class Topics:
 
 
 def default_pipeline(workdir: Path, ports: Ports, bootstrap: str, topics: Topics, *, limit_mib: int = 512,
-                     kafka: dict[str, Any] | None = None, processors: dict[str, Any] | None = None) -> dict:
-    """`kafka` and `processors` are merged into the kafka exporter's and the processors' settings."""
+                     kafka: dict[str, Any] | None = None, processors: dict[str, Any] | None = None,
+                     grpc: dict[str, Any] | None = None, http: dict[str, Any] | None = None,
+                     receiver: dict[str, Any] | None = None) -> dict:
+    """`kafka` and `processors` are merged into the kafka exporter's and the processors' settings; `grpc` and `http`
+    into the otlp receiver's protocols, `receiver` into its other settings."""
     config = copy.deepcopy(yaml.safe_load(DEFAULT_PIPELINE.read_text()))
-    config["receivers"]["otlp"]["protocols"] = {"grpc": {"endpoint": f"127.0.0.1:{ports.grpc}"},
-                                                "http": {"endpoint": f"127.0.0.1:{ports.http}"}}
+    config["receivers"]["otlp"] = {**(receiver or {}), "protocols": {
+        "grpc": {"endpoint": f"127.0.0.1:{ports.grpc}", **(grpc or {})},
+        "http": {"endpoint": f"127.0.0.1:{ports.http}", **(http or {})}}}
     config["processors"]["memory_limiter"] = {"limit_mib": limit_mib}
     for name, settings in (processors or {}).items():
         config["processors"][name] = {**(config["processors"].get(name) or {}), **settings}
@@ -67,7 +71,8 @@ def default_pipeline(workdir: Path, ports: Ports, bootstrap: str, topics: Topics
     return config
 
 
-def start_tokenstream(workdir: Path, config: dict, ports: Ports, *, name: str = "tokenstream") -> TokenstreamProcess:
+def start_tokenstream(workdir: Path, config: dict, ports: Ports, *, name: str = "tokenstream",
+                      open_files: tuple[int, int] | None = None) -> TokenstreamProcess:
     directory = workdir / name
     directory.mkdir(parents=True, exist_ok=True)
-    return TokenstreamProcess(config, directory, health_port=ports.health).start()
+    return TokenstreamProcess(config, directory, health_port=ports.health, open_files=open_files).start(timeout=40.0)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.reliability.traffic import SpanKey
 
-SDK_LOGGER = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+#: The loggers the SDK's OTLP exporters say "Transient error ..., retrying in N s" on: gRPC's, and HTTP's for spans.
+SDK_LOGGERS = ("opentelemetry.exporter.otlp.proto.grpc.exporter",
+               "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+_RETRYING = re.compile(r"retrying in ([0-9.]+)s")
 
 
 def llm_spans(count: int, *, service: str = "sdk-app") -> list[ReadableSpan]:
@@ -36,39 +41,56 @@ def key(span: ReadableSpan) -> SpanKey:
 
 
 class RetryLog(logging.Handler):
-    """Collects the SDK exporter's 'Transient error ... retrying in N s' warnings."""
+    """Collects the SDK exporters' 'Transient error ... retrying in N s' warnings, over gRPC and HTTP."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.delays: list[float] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.startswith("Transient error"):
-            self.delays.append(float(record.args[3]))
+        message = record.getMessage()
+        if message.startswith("Transient error") and (found := _RETRYING.search(message)):
+            self.delays.append(float(found.group(1)))
 
     def __enter__(self) -> RetryLog:
-        logger = logging.getLogger(SDK_LOGGER)
-        logger.addHandler(self)
-        logger.filters.clear()  # its DuplicateFilter would hide repeated retries from the count
+        for name in SDK_LOGGERS:
+            logger = logging.getLogger(name)
+            logger.addHandler(self)
+            logger.filters.clear()  # the gRPC exporter's DuplicateFilter would hide repeated retries from the count
         return self
 
     def __exit__(self, *exc) -> None:
-        logging.getLogger(SDK_LOGGER).removeHandler(self)
+        for name in SDK_LOGGERS:
+            logging.getLogger(name).removeHandler(self)
 
 
-def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4,
-               timeout: float = 60.0) -> list[SpanExportResult]:
+def exporter(port: int, *, transport: str = "grpc", timeout: float = 60.0) -> SpanExporter:
+    """The SDK's own OTLP span exporter to 127.0.0.1:`port`, over gRPC or HTTP."""
+    if transport == "http":
+        return HttpSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces", timeout=timeout)
+    return OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
+
+
+def export_all(port: int, batches: list[list[ReadableSpan]], *, threads: int = 4, timeout: float = 60.0,
+               transport: str = "grpc") -> list[SpanExportResult]:
     """The batches as `threads` apps would send them: each app has its own exporter and, as its
     BatchSpanProcessor does, exports one batch at a time. (One exporter shared by threads is not how the SDK is
     used: on UNAVAILABLE it reconnects, and that cancels the other threads' calls.)"""
     shares = [batches[i::threads] for i in range(threads)]
 
     def app(share: list[list[ReadableSpan]]) -> list[SpanExportResult]:
-        exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{port}", insecure=True, timeout=timeout)
+        own = exporter(port, transport=transport, timeout=timeout)
         try:
-            return [exporter.export(batch) for batch in share]
+            return [own.export(batch) for batch in share]
         finally:
-            exporter.shutdown()
+            own.shutdown()
 
     with ThreadPoolExecutor(threads) as pool:
         return [result for results in pool.map(app, shares) for result in results]
+
+
+def export_once_each(grpc_port: int, http_port: int, spans: list[ReadableSpan], *,
+                     timeout: float = 10.0) -> list[SpanExportResult]:
+    """`spans` exported once over gRPC and once over HTTP, as an app beside misbehaving clients sends them."""
+    return [export_all(port, [spans], threads=1, timeout=timeout, transport=transport)[0]
+            for port, transport in ((grpc_port, "grpc"), (http_port, "http"))]

@@ -107,7 +107,8 @@ def test_most_trace_captures_hold_claimed_spans():
     """The comparison below reads LLM spans fully, not only ids: most trace captures hold one (some requests hold
     only the harness's own parent span, exported apart from the library's)."""
     traces = [path for path in CAPTURES if not path.name.startswith("logs")]
-    claimed = [path for path in traces if contents(REFERENCE.scan_traces(path.read_bytes(), generate.CLAIMS))["claimed"]]
+    claimed = [path for path in traces
+               if contents(REFERENCE.scan_traces(path.read_bytes(), generate.CLAIMS))["claimed"]]
     assert len(claimed) >= 0.75 * len(traces), sorted(set(traces) - set(claimed))
 
 

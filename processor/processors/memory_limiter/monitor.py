@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +25,8 @@ _MIB = 2**20
 #: taken between two checks carried RSS past the limit (overload scenario, limit 256 MiB, on the check's reading
 #: alone: 275 MiB with 500 clients, 310-364 MiB with 2000; with this, 205-244 MiB).
 _FRESH_S = 0.01
+#: The least time between two heap trims after large requests (`after_large_request`).
+_TRIM_S = 0.1
 
 
 class MemoryMonitor:
@@ -32,25 +35,70 @@ class MemoryMonitor:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = config.check_interval
         self.hard_limit, self.soft_limit = config.limits_bytes(total_memory or total_memory_bytes())
+        #: The setting that sets the headroom between the two limits, to name in a refusal.
+        self.spike_key = "limit_mib or spike_limit_mib" if config.limit_mib is not None else \
+            "limit_percentage or spike_limit_percentage"
         self.read_usage = read_usage
         self.clock = clock
         self.log = log
         self.usage = 0
+        #: Bytes reserved for requests being decoded (`reserve`), not yet in `usage`.
+        self.reserved = 0
+        self._lock = threading.Lock()
         #: True while usage is above the soft limit: consume refuses data.
         self.refusing = False
         self._read_at = float("-inf")
         self.soft_gc_interval = config.min_gc_interval_when_soft_limited
         self._collected_at = float("-inf")
+        self._trimmed_at = float("-inf")
         self._task: asyncio.Task | None = None
         self._users = 0
 
     def refusing_now(self) -> bool:
-        """`refusing`, from a reading at most _FRESH_S old. Called for every request (from the gRPC receiver's
-        thread too): reading /proc/self/statm costs microseconds; garbage collection is left to `check`."""
+        """`refusing`, from a reading at most _FRESH_S old, counting the memory reserved for requests being
+        decoded. Called for every request (from the gRPC receiver's thread too): reading /proc/self/statm costs
+        microseconds; garbage collection is left to `check`."""
+        self._read_if_stale()
+        return self.refusing or self.usage + self.reserved >= self.soft_limit
+
+    def _read_if_stale(self) -> None:
         now = self.clock()
         if now - self._read_at >= _FRESH_S:
             self._update(self.read_usage(), now)
-        return self.refusing
+
+    @property
+    def request_budget(self) -> int:
+        """The most one request may reserve: taken just under the soft limit, it then stays under the hard one."""
+        return self.hard_limit - self.soft_limit
+
+    def reserve(self, decoded_bytes: int) -> Reserved | None:
+        """Reserves `decoded_bytes` for a request about to be decoded, or None when memory in use, what is
+        reserved already and this would pass the hard limit (or use is at the soft limit). Between two readings a
+        decode grows memory faster than they show it: the reservation holds its place until it is released."""
+        with self._lock:
+            self._read_if_stale()
+            taken = self.usage + self.reserved
+            if taken >= self.soft_limit or taken + decoded_bytes > self.hard_limit:
+                return None
+            self.reserved += decoded_bytes
+        return Reserved(self, decoded_bytes)
+
+    def _unreserve(self, decoded_bytes: int) -> None:
+        with self._lock:
+            self.reserved -= decoded_bytes
+            self._read_at = float("-inf")  # what it reserved is in use now, or freed: read memory afresh
+        self.after_large_request(decoded_bytes)
+
+    def after_large_request(self, decoded_bytes: int) -> None:
+        """A large request's body has been read (and decoded, or refused). gRPC reads a message in many small
+        buffers, freed once the message is whole but left in the C heap: RSS kept ~2x the body of every large
+        request refused until the next trim (10 s away above the soft limit), and memory_limiter refused others for
+        memory nobody used. Such requests are few: the heap is trimmed after each, at most every _TRIM_S."""
+        now = self.clock()
+        if decoded_bytes >= self.request_budget // 4 and now - self._trimmed_at >= _TRIM_S:
+            self._trimmed_at = now
+            release_free_memory()
+            self._read_at = float("-inf")
 
     def check(self) -> None:
         usage, now = self.read_usage(), self.clock()
@@ -103,3 +151,16 @@ class MemoryMonitor:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class Reserved:
+    """A request's reservation in a MemoryMonitor; `release` once the request is decoded (or refused)."""
+
+    def __init__(self, monitor: MemoryMonitor, decoded_bytes: int) -> None:
+        self._monitor, self.decoded_bytes = monitor, decoded_bytes
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._monitor._unreserve(self.decoded_bytes)  # noqa: SLF001 - the monitor's own record

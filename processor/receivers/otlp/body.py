@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from processor.receivers.otlp.failure import Failure
+from processor.receivers.otlp.security import printable
 
 #: Content-Encodings we decode; "" and identity mean not compressed.
 SUPPORTED_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
@@ -22,7 +23,8 @@ SUPPORTED_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
 async def read_body(request: web.Request, limit: int) -> bytes:
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in SUPPORTED_ENCODINGS:
-        raise Failure.invalid(f'unsupported Content-Encoding "{encoding}"; send gzip, deflate or uncompressed')
+        raise Failure.invalid(f'unsupported Content-Encoding "{printable(encoding)}"; send gzip, deflate or '
+                              "uncompressed")
     inflater = _Inflater(encoding, limit) if encoding in ("gzip", "deflate") else None
     # Compressed input may be a little larger than its output (stored blocks), never by more than this.
     raw_limit = limit + limit // 64 + 1024 if inflater else limit
@@ -43,6 +45,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if inflater:
         inflater.finish()
     return b"".join(chunks)
+
+
+def announced_size(request: web.Request) -> int | None:
+    """The body's size as it will be decoded, when the headers tell it: an uncompressed body's Content-Length."""
+    if request.headers.get("Content-Encoding", "").strip().lower() in ("", "identity"):
+        return request.content_length
+    return None
 
 
 class _Inflater:

@@ -13,7 +13,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -21,8 +22,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from processor.component import CreateSettings
-from processor.errors import PermanentError, RejectedSpans, RetryableError
+from processor.component import CreateSettings, Reservation
+from processor.errors import PermanentError, RejectedSpans, RequestTooLarge, RetryableError
 from processor.model.batch import REQUEST_TYPES, Batch, Signal, count_items, span_keys
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.retry_delay import RetryDelay
@@ -39,6 +40,19 @@ _REJECTED_FIELD = {Signal.TRACES: "rejected_spans", Signal.LOGS: "rejected_log_r
                    Signal.METRICS: "rejected_data_points"}
 
 
+#: What max_request_items counts, per signal.
+_ITEMS = {Signal.TRACES: "spans and span events", Signal.LOGS: "log records", Signal.METRICS: "data points"}
+
+
+def request_items(signal: Signal, request: Any) -> int:
+    """The items of a request as max_request_items counts them: the pipeline walks each span event as it walks a
+    span (chunk events are most of an LLM span), so they count too."""
+    if signal is not Signal.TRACES:
+        return count_items(signal, request)
+    return sum(len(ss.spans) + sum(len(span.events) for span in ss.spans)
+               for rs in request.resource_spans for ss in rs.scope_spans)
+
+
 def decode_protobuf(signal: Signal, body: bytes) -> Any:
     """A binary export request; a corrupt one (or one nested past protobuf's depth limit) is INVALID_ARGUMENT."""
     try:
@@ -47,69 +61,141 @@ def decode_protobuf(signal: Signal, body: bytes) -> Any:
         raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class Decoder:
+    """How a transport turns a body into a request, and how much memory that takes per body byte: the estimate a
+    pipeline reserves (Refusing.reserve, memory_limiter) once the body has arrived and before it is decoded."""
+
+    decode: Callable[[Signal, bytes], Any]
+    decoded_bytes_per_byte: float
+
+    def estimate(self, body_size: int) -> int:
+        return int(body_size * self.decoded_bytes_per_byte)
+
+
+#: upb messages take up to about 7 times the bytes of realistic OTLP (bench/results/decoded_size.txt: spans with ids
+#: only 6.7x, with a name and times 3.6x, with ten attributes 3.9x, with chunk events 2.3-3.4x, large strings 1.0x).
+#: Requests of empty messages take far more (89x for empty spans): only counting before decoding could tell.
+PROTOBUF_DECODER = Decoder(decode_protobuf, 7.0)
+
 #: The shortest retry delay given to refused clients (RetryDelay lengthens it as an overload goes on).
 BUSY_RETRY_AFTER_S = 1.0
 
 
 class ExportHandler:
-    def __init__(self, settings: CreateSettings, next_consumer: SignalRouter, *, max_in_flight: int = 128) -> None:
+    def __init__(self, settings: CreateSettings, next_consumer: SignalRouter, *, max_in_flight: int = 128,
+                 max_items: int | None = None) -> None:
         self.receiver = str(settings.id)
         self.max_in_flight = max_in_flight
+        self.max_items = max_items
+        #: Requests holding a place (decoded, or being decoded), and requests whose body is still on its way.
         self.in_flight = 0
+        self.reading = 0
         self._lock = threading.Lock()
         self.retry_delay = RetryDelay()
         self.log: logging.Logger = settings.logger
         self.next = next_consumer
         t = settings.telemetry
         self._busy = t.receiver_refused_requests
+        self._refused_connections = t.receiver_refused_connections
         self._counters = {Signal.TRACES: (t.receiver_accepted, t.receiver_refused),
                           Signal.LOGS: (t.receiver_accepted_logs, t.receiver_refused_logs),
                           Signal.METRICS: (t.receiver_accepted_points, t.receiver_refused_points)}
 
-    def check_route(self, signal: Signal) -> None:
-        """Fail early, before the body is read, when no pipeline takes this signal."""
+    def check(self, signal: Signal, transport: str, announced: tuple[int, Decoder] | None = None) -> None:
+        """Asked before a body is read. UNIMPLEMENTED/404 when no pipeline takes `signal`; UNAVAILABLE/503 with a
+        delay when every place is taken, or when a pipeline would refuse the request anyway (memory_limiter over its
+        limit): a request refused unread costs neither the memory of its body nor the time to decode it, which is
+        what keeps an overload from growing the process. With `announced` (the body's size as its headers say, and
+        how it will be decoded), a body that the pipeline could not take is refused before it is read too."""
         if not self.next.accepts(signal):
             raise Failure.unimplemented(f"no pipeline takes {signal.value} from receiver {self.receiver}")
+        if self.in_flight >= self.max_in_flight:
+            self._refused_undecoded(transport)
+            raise self._full()
+        if (refusal := self.next.refusal(signal)) is not None:
+            self._refused_undecoded(transport)
+            raise self._failure(refusal)
+        if announced is not None:
+            size, decoder = announced
+            if (reservation := self._reserve(signal, transport, decoder.estimate(size))) is not None:
+                reservation.release()
 
     @contextlib.contextmanager
-    def slot(self, signal: Signal, transport: str) -> Iterator[None]:
-        """One of the `max_in_flight` places for a request. UNAVAILABLE/503 with a delay when all are taken, or
-        when a pipeline would refuse the request anyway (memory_limiter over its limit).
+    def reading_body(self) -> Iterator[None]:
+        """Counts a request whose body is on its way. It holds no place: a client that is slow to send (or never
+        sends) must not keep out the others, and the transport's read_timeout ends its wait."""
+        with self._lock:
+            self.reading += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.reading -= 1
 
-        Transports take it before they read the body: a refused request then costs neither the memory of its
-        body nor the time to decode it, which is what keeps an overload from growing the process. gRPC takes it
-        on its own thread (loop_thread.py), HTTP on the pipeline's: the count is shared under a lock.
-        """
+    @contextlib.contextmanager
+    def admitted(self, signal: Signal, transport: str, body: bytes, decoder: Decoder) -> Iterator[Any]:
+        """Takes one of the `max_in_flight` places for a request whose body has arrived, decodes the body and yields
+        the request; the place is held until the request has been answered. UNAVAILABLE/503 with a delay when every
+        place is taken. gRPC calls it on its own thread (loop_thread.py), HTTP on the pipeline's: the count is
+        shared under a lock."""
         with self._lock:
             full = self.in_flight >= self.max_in_flight
             if not full:
                 self.in_flight += 1
         if full:
-            self._refused_unread(transport)
-            raise Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at "
-                                      "once; retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+            self._refused_undecoded(transport)
+            raise self._full()
         try:
-            if (refusal := self.next.refusal(signal)) is not None:
-                self._refused_unread(transport)
-                raise self._failure(refusal)
-            yield
+            yield self._decode(signal, transport, body, decoder)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
-    def _refused_unread(self, transport: str) -> None:
+    def _decode(self, signal: Signal, transport: str, body: bytes, decoder: Decoder) -> Any:
+        """Decodes within the pipeline's budget: the memory decoding takes is reserved first (RESOURCE_EXHAUSTED/413
+        for a request that could never fit, UNAVAILABLE/503 for one that does not fit now), then the request may
+        hold at most max_items items (413). Both are asked of the body's bytes, not of how they are decoded."""
+        reservation = self._reserve(signal, transport, decoder.estimate(len(body)))
+        try:
+            request = decoder.decode(signal, body)
+        finally:
+            if reservation is not None:
+                reservation.release()
+        if self.max_items is not None and (items := request_items(signal, request)) > self.max_items:
+            self._counters[signal][1].labels(self.receiver, transport).inc(count_items(signal, request))
+            raise Failure.too_large(f"the request holds {items} {_ITEMS[signal]}, more than max_request_items "
+                                    f"({self.max_items}) of receiver {self.receiver}; send smaller requests")
+        return request
+
+    def _reserve(self, signal: Signal, transport: str, decoded_bytes: int) -> Reservation | None:
+        try:
+            return self.next.reserve(signal, decoded_bytes)
+        except (RetryableError, PermanentError) as exc:
+            self._refused_undecoded(transport)
+            raise self._failure(exc) from None
+
+    def _full(self) -> Failure:
+        return Failure.unavailable(f"{self.max_in_flight} requests in flight, the most this receiver takes at once; "
+                                   "retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+
+    def refused_connections(self, transport: str):
+        """The counter of connections a transport closed at once because max_connections were open."""
+        return self._refused_connections.labels(self.receiver, transport)
+
+    def _refused_undecoded(self, transport: str) -> None:
         self._busy.labels(self.receiver, transport).inc()
 
     def late(self, transport: str) -> Failure:
         """The refusal for a request that reached the receiver too close to its client's deadline to be taken."""
-        self._refused_unread(transport)
+        self._refused_undecoded(transport)
         return Failure.unavailable("the request waited too long to be read (the receiver is overloaded); retry later",
                                    self.retry_delay.next(BUSY_RETRY_AFTER_S))
 
     async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
                      answer_within: float | None = None) -> Any:
-        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in a `slot`,
-        after `check_route`.
+        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in `admitted`,
+        after `check`.
 
         `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
         `answer_within` (seconds; the client's deadline, when it sent one) bounds the wait for downstream, which
@@ -155,6 +241,8 @@ class ExportHandler:
         return response
 
     def _failure(self, exc: Exception) -> Failure:
+        if isinstance(exc, RequestTooLarge):
+            return Failure.too_large(f"request too large: {exc}")
         if isinstance(exc, RetryableError):
             return Failure.unavailable(f"downstream is full or down: {exc}",
                                        self.retry_delay.next(exc.retry_after or BUSY_RETRY_AFTER_S))

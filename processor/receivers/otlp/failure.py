@@ -35,6 +35,11 @@ class Failure(Exception):
         return cls(grpc.StatusCode.RESOURCE_EXHAUSTED, 413, message)
 
     @classmethod
+    def read_timeout(cls, message: str) -> Failure:
+        """The body or message did not arrive within read_timeout: 408 Request Timeout."""
+        return cls(grpc.StatusCode.DEADLINE_EXCEEDED, 408, message)
+
+    @classmethod
     def unauthenticated(cls, message: str) -> Failure:
         return cls(grpc.StatusCode.UNAUTHENTICATED, 401, message)
 

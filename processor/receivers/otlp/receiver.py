@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 
 from processor.component import ComponentBase, CreateSettings
-from processor.receivers.otlp.config import OtlpReceiverConfig
+from processor.receivers.otlp.config import OtlpReceiverConfig, Protocols
 from processor.receivers.otlp.export import ExportHandler
 from processor.receivers.otlp.grpc_server import GrpcReceiver
 from processor.receivers.otlp.http_server import HttpReceiver
@@ -21,7 +22,8 @@ class OtlpReceiver(ComponentBase):
         self.id = str(settings.id)
         self.log = settings.logger
         self.config = config
-        self.handler = ExportHandler(settings, next_consumer, max_in_flight=config.max_in_flight_requests)
+        self.handler = ExportHandler(settings, next_consumer, max_in_flight=config.max_in_flight_requests,
+                                     max_items=config.max_request_items)
         self._grpc: GrpcReceiver | None = None
         self._http: HttpReceiver | None = None
 
@@ -36,6 +38,7 @@ class OtlpReceiver(ComponentBase):
 
     async def start(self, host: Host) -> None:
         protocols = self.config.protocols
+        self._check_open_files(protocols)
         try:
             if protocols.grpc is not None:
                 self._grpc = GrpcReceiver(protocols.grpc, self.handler)
@@ -50,6 +53,16 @@ class OtlpReceiver(ComponentBase):
         except (OSError, ValueError) as exc:
             await self.shutdown()
             raise RuntimeError(f"receiver {self.id}: {exc}") from exc
+
+    def _check_open_files(self, protocols: Protocols) -> None:
+        """As nginx does for worker_connections: say so when the connection caps exceed the open-files limit, as
+        accept() then fails on every listener before the caps are reached."""
+        caps = {name: p.max_connections for name, p in (("grpc", protocols.grpc), ("http", protocols.http)) if p}
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and sum(caps.values()) >= soft:
+            keys = " + ".join(f"protocols::{name}::max_connections ({cap})" for name, cap in caps.items())
+            self.log.warning("receiver %s: %s exceed the open files limit (%d): past it no listener can accept a "
+                             "connection; lower max_connections or raise the limit (ulimit -n)", self.id, keys, soft)
 
     async def shutdown(self) -> None:
         """Stop accepting at once on both transports, then let requests in flight finish (bounded)."""

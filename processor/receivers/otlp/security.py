@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
@@ -89,10 +90,31 @@ class BearerAuth:
             if self._mtime is None:
                 raise ValueError(f"auth: cannot read bearer_token_file: {exc}") from None
 
-    def allows(self, authorization: str | None) -> bool:
+    def refusal(self, authorizations: Sequence[str]) -> str | None:
+        """Why a request whose Authorization headers (or metadata) are `authorizations` is refused; None when it
+        carries the token. Two different values are refused: which one counts would be a guess, and the two
+        transports used to guess differently (HTTP the first, gRPC the last)."""
+        if len(set(authorizations)) > 1:
+            return f"{len(set(authorizations))} different Authorization headers; send one bearer token"
         if self._path is not None:
             self._reload()
-        scheme, _, token = (authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not self._token:
-            return False
-        return hmac.compare_digest(token.strip().encode(), self._token.encode())
+        scheme, _, token = (authorizations[0] if authorizations else "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not self._token or not hmac.compare_digest(_raw(token.strip()),
+                                                                                      self._token.encode()):
+            return "missing or invalid bearer token"
+        return None
+
+
+def _raw(text: str) -> bytes:
+    """The bytes a header value arrived as. aiohttp decodes bytes that are not UTF-8 as lone surrogates, which a
+    plain encode() refuses (that was a 500); gRPC metadata is ASCII already."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no decoder made: matches no token
+        return b""
+
+
+def printable(value: str, *, limit: int = 64) -> str:
+    """A header value as a message may quote it back: bytes that are not UTF-8 escaped (\\xff), cut short."""
+    text = _raw(value).decode("utf-8", "backslashreplace")
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -8,7 +8,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from pydantic import ValidationError
 
 from processor.component import Kind
-from processor.errors import RetryableError
+from processor.errors import RequestTooLarge, RetryableError
 from processor.model.batch import Batch, Signal
 from processor.processors.memory_limiter import factory
 from processor.processors.memory_limiter import monitor as monitor_module
@@ -179,3 +179,44 @@ async def test_above_the_soft_limit_garbage_is_collected_at_most_every_min_gc_in
     memory.mib = 150
     monitor.check()
     assert not monitor.refusing
+
+
+def _limiter(memory: FakeMemory, **config) -> MemoryLimiterProcessor:
+    config = MemoryLimiterConfig(**config)
+    return MemoryLimiterProcessor(create_settings("memory_limiter", Kind.PROCESSOR), config, SinkConsumer(),
+                                  monitor=MemoryMonitor(config, logging.getLogger("test"), read_usage=memory))
+
+
+def test_a_request_that_could_never_fit_is_refused_for_good_naming_the_limit():
+    """One request may reserve at most the spike limit: taken just under the soft limit, it stays under the hard."""
+    limiter = _limiter(FakeMemory(100), limit_mib=512)
+    with pytest.raises(RequestTooLarge) as refused:
+        limiter.reserve(103 * MIB)
+    message = str(refused.value)
+    assert "about 103 MiB once decoded" in message and "102 MiB" in message and "spike_limit_mib" in message
+    limiter.reserve(102 * MIB).release()
+
+
+def test_reservations_count_as_memory_in_use_until_released():
+    """Two requests being decoded at once: what the first reserved leaves no room for the second, and holds the
+    soft limit for every other request as memory in use would; released, both are free again."""
+    memory = FakeMemory(100)
+    limiter = _limiter(memory, limit_mib=200, spike_limit_mib=80)  # soft limit 120 MiB
+    first = limiter.reserve(60 * MIB)
+    with pytest.raises(RetryableError, match="60 MiB reserved for requests being decoded"):
+        limiter.reserve(50 * MIB)  # 100 + 60 + 50 > 200
+    assert "reserved for requests being decoded" in str(limiter.refusal())  # 100 + 60 >= 120
+    first.release()
+    first.release()  # once only
+    assert limiter.monitor.reserved == 0 and limiter.refusal() is None
+    limiter.reserve(50 * MIB).release()
+
+
+def test_a_reservation_reads_memory_afresh_when_released():
+    memory, now = FakeMemory(100), [0.0]
+    config = MemoryLimiterConfig(limit_mib=200, spike_limit_mib=50)
+    monitor = MemoryMonitor(config, logging.getLogger("test"), read_usage=memory, clock=lambda: now[0])
+    reservation = monitor.reserve(40 * MIB)
+    memory.mib = 152  # the request decoded: its memory is in use now, over the soft limit of 150 MiB
+    reservation.release()
+    assert monitor.reserve(10 * MIB) is None  # read at once, not 10 ms later

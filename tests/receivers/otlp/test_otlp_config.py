@@ -32,6 +32,27 @@ def test_sizes_and_endpoints_are_parsed():
                                   "protocols::http::endpoint": "0.0.0.0:14318"}
 
 
+def test_read_timeouts_default_to_30s_and_are_parsed():
+    config = OtlpReceiverConfig.model_validate({"protocols": {"grpc": {"read_timeout": "1.5s"}, "http": {}}})
+    assert (config.protocols.grpc.read_timeout, config.protocols.http.read_timeout) == (1.5, 30.0)
+
+
+def test_connection_limits_default_as_documented_and_are_parsed():
+    config = OtlpReceiverConfig.model_validate({"protocols": {"grpc": {"max_connections": 10, "keepalive": {
+        "server_parameters": {"max_connection_age": "10m", "max_connection_age_grace": "30s"}}}, "http": {}}})
+    grpc_, http = config.protocols.grpc, config.protocols.http
+    assert (grpc_.max_connections, http.max_connections, http.idle_timeout) == (10, 4096, 60.0)
+    parameters = grpc_.keepalive.server_parameters
+    assert (parameters.max_connection_idle, parameters.max_connection_age, parameters.max_connection_age_grace,
+            parameters.time, parameters.timeout) == (60.0, 600.0, 30.0, 7200.0, 20.0)
+
+
+def test_max_request_items_defaults_to_250000_and_must_be_positive():
+    assert OtlpReceiverConfig.model_validate({}).max_request_items == 250_000
+    with pytest.raises(ValidationError, match="max_request_items"):
+        OtlpReceiverConfig.model_validate({"max_request_items": 0})
+
+
 @pytest.mark.parametrize(("protocols", "message"), [
     ({}, "at least one protocol"),
     ({"grpc": {"port": 1}}, "port"),
@@ -40,6 +61,12 @@ def test_sizes_and_endpoints_are_parsed():
     ({"grpc": {"auth": {"bearer_token": "a", "bearer_token_file": "/t"}}}, "exactly one"),
     ({"grpc": {"auth": {}}}, "exactly one"),
     ({"http": {"tls": {"cert_file": "/c.pem"}}}, "key_file"),
+    ({"http": {"read_timeout": "soon"}}, "not a duration"),
+    ({"grpc": {"read_timeout": 0}}, "greater than 0"),
+    ({"http": {"idle_timeout": "never"}}, "not a duration"),
+    ({"http": {"max_connections": 0}}, "greater than or equal to 1"),
+    ({"grpc": {"keepalive": {"server_parameters": {"max_connection_idle": 0}}}}, "greater than 0"),
+    ({"grpc": {"keepalive": {"server_parameters": {"max_idle": "1s"}}}}, "max_idle"),
 ])
 def test_bad_config_is_reported(protocols, message):
     with pytest.raises(ValidationError, match=message):

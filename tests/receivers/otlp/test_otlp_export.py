@@ -11,7 +11,7 @@ import pytest
 
 from processor.component import Kind
 from processor.model.batch import Signal
-from processor.receivers.otlp.export import ExportHandler
+from processor.receivers.otlp.export import PROTOBUF_DECODER, ExportHandler
 from processor.receivers.otlp.failure import Failure
 from processor.service.fanout import SignalRouter
 from processor.service.telemetry import SelfTelemetry
@@ -39,9 +39,11 @@ async def test_requests_over_the_in_flight_limit_are_refused_at_once_with_a_retr
     settings = create_settings("otlp", Kind.RECEIVER)
     handler = ExportHandler(settings, SignalRouter({Signal.TRACES: held}), max_in_flight=2)
 
+    body = trace_request(good_span()).SerializeToString()
+
     async def export() -> None:
-        with handler.slot(Signal.TRACES, "grpc"):
-            await handler.export(Signal.TRACES, trace_request(good_span()), "grpc")
+        with handler.admitted(Signal.TRACES, "grpc", body, PROTOBUF_DECODER) as request:
+            await handler.export(Signal.TRACES, request, "grpc")
 
     waiting = [asyncio.ensure_future(export()) for _ in range(2)]
     await asyncio.sleep(0.01)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import ssl
 
 import aiohttp
 import grpc
 import pytest
+from google.rpc import status_pb2
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -168,3 +171,81 @@ async def test_missing_certificate_file_fails_start_naming_it(start_receiver, pk
     tls = {"cert_file": str(pki.server_cert), "key_file": str(tmp_path / "nope.pem")}
     with pytest.raises(RuntimeError, match="key_file .*nope.pem does not exist"):
         await start_receiver({protocol: {"endpoint": "127.0.0.1:0", "tls": tls}})
+
+
+async def _raw_post(port: int, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes]:
+    """A POST whose header bytes go out exactly as given (an HTTP client library would refuse to send some)."""
+    if b"Content-Type" not in dict(headers):
+        headers = [(b"Content-Type", b"application/x-protobuf"), *headers]
+    head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n" + head + b"\r\n" + body)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(("auth", "header", "value", "status", "says"), [
+    ({"bearer_token": "s3cret"}, b"Authorization", b"Bearer s3\xffcret", 401, "bearer token"),
+    ({"bearer_token": "s3cret"}, b"Authorization", b"\xc3\x28 \xa0\xa1", 401, "bearer token"),
+    (None, b"Content-Encoding", b"gz\xffip", 400, "Content-Encoding"),
+    ({"bearer_token": "s3cret"}, b"Content-Encoding", b"\xe2\x82", 400, "Content-Encoding"),
+    (None, b"Content-Type", b"application/\xffjson", 415, "content type"),
+])
+async def test_header_bytes_that_are_not_utf8_are_refused_clearly_not_a_server_error(
+        start_receiver, sink, caplog, auth, header, value, status, says):
+    """No token is needed to send them: they must get 401/400 with a message, never a 500 and a traceback."""
+    http = {"endpoint": "127.0.0.1:0", **({"auth": auth} if auth else {})}
+    receiver = await start_receiver({"http": http}, sink_routes(sink))
+    headers = [(header, value)]
+    if header != b"Authorization" and auth:
+        headers.append((b"Authorization", b"Bearer s3cret"))
+    with caplog.at_level(logging.WARNING):
+        code, body = await _raw_post(receiver.http_port, headers, GOOD.SerializeToString())
+    assert code == status, body
+    message = body.decode() if status == 415 else status_pb2.Status.FromString(body).message
+    assert says in message, message
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    code, _ = await _raw_post(receiver.http_port, [(b"Authorization", b"Bearer s3cret")], GOOD.SerializeToString())
+    assert code == 200 and sink.item_count == 1  # and the next request is taken
+
+
+async def test_an_authorization_header_with_non_utf8_bytes_is_ignored_when_auth_is_off(start_receiver, sink):
+    receiver = await start_receiver({"http": {"endpoint": "127.0.0.1:0"}}, sink_routes(sink))
+    code, _ = await _raw_post(receiver.http_port, [(b"Authorization", b"Bearer \xff")], GOOD.SerializeToString())
+    assert code == 200 and sink.item_count == 1
+
+
+async def _http_status_with(port: int, *authorizations: str) -> int:
+    headers = [(b"Authorization", value.encode()) for value in authorizations]
+    status, body = await _raw_post(port, headers, GOOD.SerializeToString())
+    if status == 401 and len(set(authorizations)) > 1:
+        assert "Authorization" in status_pb2.Status.FromString(body).message
+    return status
+
+
+async def _grpc_code_with(port: int, *authorizations: str) -> grpc.StatusCode:
+    try:
+        await grpc_export(port, GOOD, metadata=tuple(("authorization", value) for value in authorizations))
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+@pytest.mark.parametrize("authorizations", [("Bearer s3cret", "Bearer wrong"), ("Bearer wrong", "Bearer s3cret")])
+async def test_two_different_authorization_headers_are_refused_on_both_transports(start_receiver, sink,
+                                                                                authorizations):
+    """Which of two tokens counts is a guess either way (HTTP used the first, gRPC the last): both refuse."""
+    receiver = await start_receiver(_both(auth={"bearer_token": "s3cret"}), sink_routes(sink))
+    assert await _http_status_with(receiver.http_port, *authorizations) == 401
+    assert await _grpc_code_with(receiver.grpc_port, *authorizations) is grpc.StatusCode.UNAUTHENTICATED
+    assert sink.item_count == 0
+
+
+async def test_the_same_authorization_header_twice_is_one_token_on_both_transports(start_receiver, sink):
+    receiver = await start_receiver(_both(auth={"bearer_token": "s3cret"}), sink_routes(sink))
+    assert await _http_status_with(receiver.http_port, "Bearer s3cret", "Bearer s3cret") == 200
+    assert await _grpc_code_with(receiver.grpc_port, "Bearer s3cret", "Bearer s3cret") is grpc.StatusCode.OK
+    assert sink.item_count == 2

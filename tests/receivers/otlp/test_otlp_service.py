@@ -41,9 +41,11 @@ async def test_pipeline_yaml_runs_the_receiver_and_counts_what_it_accepts():
 
 def test_config_problems_are_reported_with_their_paths():
     document = yaml.safe_load(PIPELINE)
-    document["receivers"]["otlp"] = {"protocols": {"grpc": {"max_recv_msg_size": "huge", "auth": {}}}}
+    document["receivers"]["otlp"] = {"protocols": {"grpc": {"max_recv_msg_size": "huge", "auth": {}},
+                                                   "http": {"read_timeout": 0}}}
     with pytest.raises(Problems) as raised:
         validate(document)
     text = str(raised.value.errors)
     assert 'receivers::otlp::protocols::grpc::max_recv_msg_size: "huge" is not a size' in text
     assert "receivers::otlp::protocols::grpc::auth: set exactly one of" in text
+    assert "receivers::otlp::protocols::http::read_timeout: 0.0 is not valid: Input should be greater than 0" in text
