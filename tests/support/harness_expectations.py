@@ -63,8 +63,10 @@ LIBRARIES: dict[str, Library] = {
     "openlit": Library(_outcomes(cutoff=NO_RECORD, cancel=NO_RECORD), "reported", tolerance_ms=50, retry=(1, True)),
     # 6.x never ends the spans of a dropped stream: the cut-off attempt of a retry is not exported at all.
     "vercel6": Library(_outcomes(cutoff=NO_RECORD), "first_token", tolerance_ms=50, retry=(1, False)),
-    "vercel7": Library(_outcomes(), "reported", tolerance_ms=50),
-    "vercel7_legacy": Library(_outcomes(), "reported", tolerance_ms=50),
+    # 7.x counts msToFirstChunk from the SDK's own start, which the span's start follows by the event loop's delay:
+    # on a loaded 2-core machine the record's first chunk was seen 91 ms after the app's (CI, legacy eof).
+    "vercel7": Library(_outcomes(), "reported", tolerance_ms=250),
+    "vercel7_legacy": Library(_outcomes(), "reported", tolerance_ms=250),
 }
 #: Where the library's number is not the first chunk's time: after an SDK retry, 7.x legacy's msToFirstChunk counts
 #: from the retry while its span covers both attempts; 7.x OpenTelemetry's time_to_first_chunk of a tool-call stream
