@@ -1,8 +1,11 @@
 """MLflow tracing (`mlflow-tracing`, `mlflow.openai.autolog()`, OTLP export): one event per chunk, with the chunk.
 
 As captured (mlflow-tracing 3.17.2, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set): an INTERNAL span `Completions`, scope
-`mlflow.tracing.provider`, resource `telemetry.sdk.name=mlflow`. By default MLflow keeps a TracerProvider of its
-own, so the span roots a trace of its own (no parent, not the app's trace). Every attribute value is JSON text:
+`mlflow.tracing.provider`, resource `telemetry.sdk.name=mlflow`. By default MLflow keeps a TracerProvider and a
+context of its own, so a bare call's span roots a trace of its own (no parent, not the app's OTel trace). An app that
+wraps its function in MLflow's tracing (`@mlflow.trace`, `mlflow.start_span`) gets that span (`mlflow.spanType`
+`"UNKNOWN"`, no chunk events) as the root and its calls as children: an app-level retry's attempts are then siblings
+under one parent in one trace, a retry chain as any other library's. Every attribute value is JSON text:
 `mlflow.spanType` `"CHAT_MODEL"`, `mlflow.spanInputs` (the request: model, `stream`, `max_tokens`),
 `mlflow.spanOutputs` (the completion rebuilt from the chunks, with usage and a `finish_reason` that is `"stop"`
 whatever ended the stream: the finish chunk's own is read instead),

@@ -52,8 +52,9 @@ LIBRARIES: dict[str, Library] = {
     "openai_v2": Library(_outcomes(cancel=CUTOFF), None, ambiguous={"eof": "aborted", "cancel": "aborted"}),
     "traceai": Library(_outcomes(cancel=NO_RECORD), "first_token"),
     "traceai_register": Library(_outcomes(cancel=NO_RECORD), "first_token"),
-    # Each call roots a trace of its own: an app-level retry is not tied to the attempt before it.
-    "mlflow": Library(_outcomes(cancel=NO_RECORD), "chunk_events", retry=(2, False)),
+    # A bare call roots a trace of its own; the app's retry loop runs in its own `mlflow.start_span`, as MLflow's users
+    # do, which puts both attempts under that span in one trace.
+    "mlflow": Library(_outcomes(cancel=NO_RECORD), "chunk_events"),
     # A drop, an early end and a close all end UNSET with a first-chunk time and nothing else.
     "langfuse": Library(_outcomes(cutoff=CUTOFF, cancel=CUTOFF), "first_token",
                         ambiguous={"cutoff": "aborted", "eof": "aborted", "cancel": "aborted"}),
@@ -61,7 +62,9 @@ LIBRARIES: dict[str, Library] = {
     # A failed or closed stream's span is never ended: only its httpx span arrives (an orphan, which still marks
     # the first attempt of an app-level retry as partial).
     "openlit": Library(_outcomes(cutoff=NO_RECORD, cancel=NO_RECORD), "reported", tolerance_ms=50, retry=(1, True)),
-    # 6.x never ends the spans of a dropped stream: the cut-off attempt of a retry is not exported at all.
+    # 6.x never ends the spans of a dropped stream (they end in its stream transforms' flush(), which a stream error
+    # skips; however the app reads the result: fullStream, textStream, consumeStream({onError}), the text promise,
+    # toTextStreamResponse(), streamText's onError): the cut-off attempt of a retry is not exported at all.
     "vercel6": Library(_outcomes(cutoff=NO_RECORD), "first_token", tolerance_ms=50, retry=(1, False)),
     # 7.x counts msToFirstChunk from the SDK's own start, which the span's start follows by the event loop's delay:
     # on a loaded 2-core machine the record's first chunk was seen 91 ms after the app's (CI, legacy eof).

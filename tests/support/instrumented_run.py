@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         own_server = StreamServer().start()
         base_url = own_server.base_url
     try:
-        ids = run_app(base_url, scenario, log, attempt_trace_id=providers.attempt_trace_id)
+        ids = run_app(base_url, scenario, log, attempt_trace_id=providers.attempt_trace_id,
+                      retry_span=providers.retry_span)
         flushed = providers.flush_and_shutdown()
         if own_server is not None:
             records = [r.as_dict() for r in own_server.wait_finished(1, key=scenario["key"], timeout=10)]

@@ -48,8 +48,10 @@ def _traceai_register(grpc: str, http: str, service: str) -> Providers:
 
 def _mlflow(grpc: str, http: str, service: str) -> Providers:
     """MLflow tracing with OTLP export (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT replaces MLflow's own export) and
-    OpenAI autologging. MLflow keeps its own TracerProvider apart from the global one (its default), so its spans
-    root traces of their own: the app's `llm_trace` events name them."""
+    OpenAI autologging. MLflow keeps its own TracerProvider and context apart from the global ones (its default), so
+    a bare call's span roots a trace of its own: the app's `llm_trace` events name them. An app that retries runs its
+    retry loop inside an MLflow span (`mlflow.start_span`, as `@mlflow.trace` on the app's function would), so both
+    attempts are children of that span in its trace."""
     os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = f"http://{grpc}"
     os.environ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "grpc"
     os.environ["OTEL_SERVICE_NAME"] = service
@@ -68,6 +70,7 @@ def _mlflow(grpc: str, http: str, service: str) -> Providers:
     own.add_span_processor(roots)
     providers.flushers.append(lambda: own.force_flush(10_000))
     providers.attempt_trace_id = roots.last
+    providers.retry_span = lambda: mlflow.start_span(name="harness.app")
     return providers
 
 

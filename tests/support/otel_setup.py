@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,9 @@ class Providers:
     flushers: list[Callable[[], bool]] = dataclasses.field(default_factory=list)
     #: For a library whose LLM spans root traces of their own (MLflow): the hex trace id of the last call.
     attempt_trace_id: Callable[[], str | None] | None = None
+    #: For such a library: the span of its own an app that retries runs its retry loop in (`mlflow.start_span`), as
+    #: its users do, so that the attempts are children of one span in one trace.
+    retry_span: Callable[[], contextlib.AbstractContextManager] | None = None
 
     def flush_and_shutdown(self) -> bool:
         """Force-flush every signal, then shut down; True when all flushes completed in time."""

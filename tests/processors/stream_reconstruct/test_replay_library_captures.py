@@ -124,3 +124,13 @@ async def test_mlflow_chunk_events_are_full_cadence_in_a_trace_of_its_own():
     assert record.cadence_source == "chunk_events"
     assert record.chunk_count == len(capture.client("chunk_received"))
     assert not record.parent_span_id  # MLflow's span roots its own trace
+
+
+async def test_mlflow_retry_loop_inside_an_mlflow_span_ties_its_attempts():
+    """The app's retry loop runs in `mlflow.start_span`: both calls are children of that span, in its trace, so the
+    retry is found as any other library's."""
+    capture, (partial, retry), _ = await _records("mlflow", "retry")
+    app = next(s for s, _, _ in capture.spans() if s.name == "harness.app")
+    assert {partial.parent_span_id, retry.parent_span_id} == {app.span_id}
+    assert {partial.trace_id, retry.trace_id} == {app.trace_id}
+    assert (partial.outcome, retry.partial_attempt_span_id) == ("aborted", partial.span_id)
