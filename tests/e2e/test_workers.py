@@ -59,6 +59,11 @@ def written_by_worker(tmp_path, stem: str = "spans") -> dict[int, list]:
     return found
 
 
+def _has_written(tmp_path, index: int, stem: str = "spans") -> bool:
+    path = tmp_path / f"{stem}.worker{index}.jsonl"
+    return path.exists() and path.stat().st_size > 0
+
+
 def post(url: str, body: bytes) -> int:
     """One request on a connection of its own (urllib does not keep connections)."""
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/x-protobuf"})
@@ -103,8 +108,9 @@ def test_sigterm_drains_both_workers_and_keeps_every_acknowledged_span(workers, 
     acknowledged: set[bytes] = set()
     lock = threading.Lock()
     stop = threading.Event()
-    # 8 connections: the kernel spreads them at random, and 4 all landed on one worker about 1 run in 8.
-    batches = [[spans_request(make_spans(2, prefix=f"t{t}-{i}")) for i in range(150)] for t in range(8)]
+    # 16 connections: the kernel spreads them at random (4 all landed on one worker about 1 run in 8; 16 do 1 in
+    # 32,768).
+    batches = [[spans_request(make_spans(2, prefix=f"t{t}-{i}")) for i in range(150)] for t in range(16)]
 
     def send(requests) -> None:
         # Its own connection per thread, so that both workers have requests in flight.
@@ -124,8 +130,11 @@ def test_sigterm_drains_both_workers_and_keeps_every_acknowledged_span(workers, 
     senders = [threading.Thread(target=send, args=(requests,)) for requests in batches]
     for sender in senders:
         sender.start()
-    deadline = time.monotonic() + 15
-    while len(acknowledged) < 80 and time.monotonic() < deadline:
+    # SIGTERM once both workers have written spans: on a loaded machine one worker may answer its first requests
+    # seconds after the other has answered 80.
+    deadline = time.monotonic() + 30
+    while (len(acknowledged) < 80 or not all(_has_written(tmp_path, i) for i in range(WORKERS))) \
+            and time.monotonic() < deadline:
         time.sleep(0.01)
     code = workers.stop()
     stop.set()
