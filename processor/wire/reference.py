@@ -112,7 +112,12 @@ def _entries(data: bytes) -> Iterator[tuple[tuple[int, int], list[tuple[tuple[in
 
 
 def _attrs(attributes: Any) -> dict[str, Any]:
-    return {kv.key: to_python(kv.value) for kv in attributes}
+    """key -> plain value; a repeated key: its first occurrence (pcommon Map.Get, otlp_attrs.find)."""
+    out: dict[str, Any] = {}
+    for kv in attributes:
+        if kv.key not in out:
+            out[kv.key] = to_python(kv.value)
+    return out
 
 
 def _id(value: bytes, width: int) -> bytes:
