@@ -79,3 +79,16 @@ def test_a_log_named_only_by_a_later_repeat_is_not_claimed(backend):
     log.attributes.extend([_kv("event.name", "app.click"), _kv("event.name", "gen_ai.choice")])
     index = backend.scan_logs(request.SerializeToString(), CLAIMS)
     assert not index.claimed and not any(index.claim)
+
+
+def test_chunk_text_is_the_first_text_key_whose_first_occurrence_is_a_string(backend):
+    """`text_keys` best first: a key whose first occurrence is not a string gives no text, even when it repeats as
+    one; the next key's string is taken."""
+    claims = wire.Claims(key_prefixes=("gen_ai.",), text_event_names=("gen_ai.chunk",), text_keys=("best", "next"))
+    request = _traces()
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    del span.events[:]
+    event = span.events.add(name="gen_ai.chunk", time_unix_nano=9)
+    event.attributes.extend([_kv("next", "taken"), _kv("best", 1), _kv("best", "repeat"), _kv("next", "later")])
+    (claimed,) = backend.scan_traces(request.SerializeToString(), claims).claimed
+    assert claimed.texts == [(9, "taken")]
