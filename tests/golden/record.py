@@ -10,7 +10,8 @@ import asyncio
 import shutil
 
 from tests.golden.drive import capture_folders, default_config, replay
-from tests.golden.store import GOLDEN, golden_path, write_lines
+from tests.golden.loadgen import replay_loadgen
+from tests.golden.store import GOLDEN, LOADGEN, golden_path, write_lines
 
 
 async def record_all() -> int:
@@ -19,13 +20,14 @@ async def record_all() -> int:
         shutil.rmtree(GOLDEN)
     for folder in capture_folders():
         write_lines(golden_path(folder), await replay(folder, config))
+    write_lines(LOADGEN, await replay_loadgen(config))
     return len(capture_folders())
 
 
 def main() -> None:
     count = asyncio.run(record_all())
-    size = sum(p.stat().st_size for p in GOLDEN.rglob("*.jsonl"))
-    print(f"recorded {count} captures into {GOLDEN} ({size / 1e6:.2f} MB)")
+    size = sum(p.stat().st_size for p in GOLDEN.rglob("*.jsonl*"))
+    print(f"recorded {count} captures and the seeded loadgen run into {GOLDEN} ({size / 1e6:.2f} MB)")
 
 
 if __name__ == "__main__":
