@@ -175,7 +175,7 @@ def _span_claimer(claims: Claims) -> Callable[[Any, bytes, int, int, Any], int]:
     """The claim bits of a span under `claims`, as a function that checks only the rules `claims` has.
 
     A key or event name is stored verbatim in the span's bytes, so a span whose bytes hold none of the claimed
-    prefixes, keys and event names matches no key or event rule: bytes.find rules out ordinary spans without
+    prefixes, keys and event names matches no key or event rule: one regex search rules out ordinary spans without
     reading their attributes through upb."""
     prefixes, keys, event_names = claims.key_prefixes, frozenset(claims.keys), frozenset(claims.event_names)
     key_marks, event_marks = _any_of((*prefixes, *keys)), _any_of(event_names)
