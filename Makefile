@@ -6,7 +6,7 @@ CONFIG ?= pipelines/default.yaml
 
 IMAGE ?= localhost/tokenstream:dev
 
-.PHONY: run test reliability lint bench proto image image-test clean fuzz sanitize
+.PHONY: run test reliability lint bench proto image image-test clean fuzz sanitize golden
 
 # The compiled wire core: a change to its Cython sources reinstalls (pip compiles it with the machine's C compiler).
 WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi)
@@ -33,6 +33,11 @@ test: $(VENV)/.installed-dev
 		|| { echo "the compiled wire core did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
+
+# Re-records tests/data/golden (tests/golden): what the default pipeline's processors make of every real capture.
+# Only for an intended change of what users see; commit the data with that change.
+golden: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.golden.record
 
 # The container image with no network: local Debian bases (mmdebstrap) and a host-built wheelhouse (podman, runc).
 image: | $(BIN)/python

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -42,8 +43,10 @@ def _attr(key: str, value) -> KeyValue:
 class TraceBuilder:
     """Builds one ExportTraceServiceRequest for many plans; counts what it built."""
 
-    def __init__(self, rng: random.Random, service: str = "llm-gateway", chunk_text_key: str = CHUNK_TEXT_KEY) -> None:
+    def __init__(self, rng: random.Random, service: str = "llm-gateway", chunk_text_key: str = CHUNK_TEXT_KEY, *,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.rng = rng
+        self.clock = clock  # unix ns: a trace ends now unless told otherwise
         self.chunk_text_key = chunk_text_key
         self.request = ExportTraceServiceRequest()
         resource_spans = self.request.resource_spans.add()
@@ -69,7 +72,7 @@ class TraceBuilder:
             cursor += int(0.2 * _NS)  # the app's back-off before it retries
         total = cursor + int(0.01 * _NS)
         if start_ns is None:
-            end_ns = end_ns or time.time_ns()
+            end_ns = end_ns or self.clock()
             start = end_ns - total
         else:
             start, end_ns = start_ns, start_ns + total

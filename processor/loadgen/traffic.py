@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -27,10 +28,13 @@ class Tick:
 
 
 class Traffic:
-    def __init__(self, profile: str, rng: random.Random, chunk_text_key: str) -> None:
+    def __init__(self, profile: str, rng: random.Random, chunk_text_key: str, *,
+                 clock: Callable[[], int] = time.time_ns) -> None:
         self.profile = profile
         self.rng = rng
         self.chunk_text_key = chunk_text_key
+        #: Unix ns "now": spans end at it and reconnects come due by it (a seed and a fixed clock repeat a run exactly).
+        self.clock = clock
         self._reconnects: list[tuple[int, TraceBuilder, StreamPlan, Span]] = []  # (root end ns, ...), not yet due
 
     def tick(self, streams: int) -> Tick:
@@ -44,7 +48,7 @@ class Traffic:
                 root = builder.add(plan)
                 self._after(plan, root, logs, builder)
             traces.append(builder)
-        now = time.time_ns()
+        now = self.clock()
         for due in [r for r in self._reconnects if r[0] <= now]:
             self._reconnects.remove(due)
             _, builder, plan, root = due
@@ -57,7 +61,7 @@ class Traffic:
         return len(self._reconnects)
 
     def _builder(self) -> TraceBuilder:
-        return TraceBuilder(self.rng, chunk_text_key=self.chunk_text_key)
+        return TraceBuilder(self.rng, chunk_text_key=self.chunk_text_key, clock=self.clock)
 
     def _after(self, plan: StreamPlan, root: Span, logs: FeedbackLogs, builder: TraceBuilder) -> None:
         """What the user does next: maybe feedback, maybe a new stream in the session after a broken one."""

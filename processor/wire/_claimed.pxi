@@ -88,8 +88,10 @@ cdef int kv_string(const uint8_t* p, const uint8_t* end, const uint8_t** key, si
 
 
 cdef object event_text(const uint8_t* p, const uint8_t* end, const Rules* rules):
-    """The string under the first of `rules.text_keys` that the event has as a string (last occurrence wins)."""
+    """The string under the first of `rules.text_keys` that the event has as a string (a repeated key: its first
+    occurrence, as in an attribute map)."""
     cdef ValTrack best[MAX_TEXT_KEYS]
+    cdef bint seen[MAX_TEXT_KEYS]
     cdef ValTrack track
     cdef const uint8_t* q
     cdef size_t n
@@ -99,6 +101,7 @@ cdef object event_text(const uint8_t* p, const uint8_t* end, const Rules* rules)
     cdef int rc, k
     for k in range(rules.text_keys.count):
         best[k].kind = V_NONE
+        seen[k] = False
     while p < end:
         rc = rd_tag(&p, end, &tag)
         if rc:
@@ -107,8 +110,9 @@ cdef object event_text(const uint8_t* p, const uint8_t* end, const Rules* rules)
             check(rd_len(&p, end, &q, &n))
             check(kv_string(q, q + n, &key, &key_n, &track))
             k = list_index(&rules.text_keys, key, key_n)
-            if k >= 0:
+            if k >= 0 and not seen[k]:
                 best[k] = track
+                seen[k] = True
         else:
             check(skip_field(&p, end, tag, 0))
     for k in range(rules.text_keys.count):
@@ -144,7 +148,7 @@ cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rul
                 broken(rc)
             if tag == (9 << 3 | WT_LEN):
                 check(rd_len(&p, end, &q, &n))
-                kv_into(q, q + n, attributes)
+                kv_into(q, q + n, attributes, True)
             elif tag == (11 << 3 | WT_LEN):
                 check(rd_len(&p, end, &q, &n))
                 e = q + n
@@ -259,7 +263,7 @@ cdef object read_claimed_log(const uint8_t* base, const LogRow* row):
             broken(rc)
         if tag == (6 << 3 | WT_LEN):
             check(rd_len(&p, end, &q, &n))
-            kv_into(q, q + n, attributes)
+            kv_into(q, q + n, attributes, True)
         elif tag == (5 << 3 | WT_LEN):
             check(rd_len(&p, end, &q, &n))
             merge_any(q, q + n, body)

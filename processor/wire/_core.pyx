@@ -247,8 +247,10 @@ def resource_attributes(buf, uint64_t start, uint64_t end):
     cdef list found = []
     cdef dict out = {}
     submessages(p, e, 1 << 3 | WT_LEN, found)
-    for q, qe in found:
-        out.update(attributes_of(<const uint8_t*><size_t>q, <const uint8_t*><size_t>qe, 1 << 3 | WT_LEN))
+    for q, qe in found:  # the merged Resource's attribute list is theirs concatenated: the first of a key wins
+        for key, value in attributes_of(<const uint8_t*><size_t>q, <const uint8_t*><size_t>qe, 1 << 3 | WT_LEN).items():
+            if key not in out:
+                out[key] = value
     return out
 
 

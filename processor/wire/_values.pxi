@@ -98,14 +98,16 @@ cdef int values_into(const uint8_t* p, const uint8_t* end, list array_out, dict 
             if array_out is not None:
                 array_out.append(any_value(q, q + n))
             else:
-                kv_into(q, q + n, kvlist_out)
+                kv_into(q, q + n, kvlist_out, False)
         else:
             check(skip_field(&p, end, tag, 0))
     return 0
 
 
-cdef int kv_into(const uint8_t* p, const uint8_t* end, dict out) except -1:
-    """One KeyValue set in `out`: its last key, its value fields merged (none: None)."""
+cdef int kv_into(const uint8_t* p, const uint8_t* end, dict out, bint first) except -1:
+    """One KeyValue set in `out`: its last key, its value fields merged (none: None). With `first`, a key `out`
+    already has is left as it is: in an attribute list the first of a repeated key wins, as the Collector's
+    pcommon Map.Get and otlp_attrs.find read it; a kvlist value keeps the last, as otlp_attrs.to_python does."""
     cdef const uint8_t* start = p
     cdef const uint8_t* value = NULL
     cdef size_t value_n = 0
@@ -125,10 +127,13 @@ cdef int kv_into(const uint8_t* p, const uint8_t* end, dict out) except -1:
             values += 1
         else:
             check(skip_field(&p, end, tag, 0))
+    name = py_str(key, key_n)
+    if first and name in out:
+        return 0
     if values == 0:
-        out[py_str(key, key_n)] = None
+        out[name] = None
     elif values == 1:
-        out[py_str(key, key_n)] = any_value(value, value + value_n)
+        out[name] = any_value(value, value + value_n)
     else:  # the value field repeated: its occurrences merge, in order
         m = _Merged()
         p = start
@@ -139,7 +144,7 @@ cdef int kv_into(const uint8_t* p, const uint8_t* end, dict out) except -1:
                 merge_any(value, value + value_n, m)
             else:
                 check(skip_field(&p, end, tag, 0))
-        out[py_str(key, key_n)] = m.result()
+        out[name] = m.result()
     return 0
 
 
@@ -193,7 +198,7 @@ cdef dict attributes_of(const uint8_t* p, const uint8_t* end, uint32_t field_tag
             broken(rc)
         if tag == field_tag:
             check(rd_len(&p, end, &q, &n))
-            kv_into(q, q + n, out)
+            kv_into(q, q + n, out, True)
         else:
             check(skip_field(&p, end, tag, 0))
     return out

@@ -582,6 +582,7 @@ cdef int walk_log(Scan* S, const uint8_t* p, const uint8_t* end, int depth, LogR
     cdef ValTrack track
     cdef ValTrack body
     cdef ValTrack event_attribute
+    cdef bint event_attribute_seen = False
     cdef const Rules* rules = S.rules
     event_attribute.kind = V_NONE
     event_attribute.text_n = 0
@@ -605,8 +606,9 @@ cdef int walk_log(Scan* S, const uint8_t* p, const uint8_t* end, int depth, LogR
                     rc = enter(depth) or walk_anyvalue(S, q, q + n, depth + 1, &body)
             elif tag == (6 << 3 | WT_LEN):
                 rc = walk_attribute(S, &p, end, depth, &key, &key_n, &track)
-                if rc == 0 and str_is(key, key_n, "event.name", 10):
-                    event_attribute = track  # the last one wins, as in an attribute map
+                if rc == 0 and not event_attribute_seen and str_is(key, key_n, "event.name", 10):
+                    event_attribute = track  # the first one wins, as in an attribute map
+                    event_attribute_seen = True
             elif tag == (7 << 3 | WT_VARINT):
                 rc = rd_varint(&p, end, &v)
             elif tag == (8 << 3 | WT_I32):

@@ -41,7 +41,8 @@ class ClaimedSpan:
     rules: int
     name: str
     #: key -> plain Python value: str, bool, int, float, bytes, list (array), dict (kvlist), None (empty);
-    #: a key repeated on the span (OTLP forbids it): the last one wins, as `otlp_attrs.attr_map` does.
+    #: a key repeated on the span (OTLP forbids it): the first one wins, as the Collector's pcommon `Map.Get` and
+    #: `otlp_attrs.find` read it (a kvlist value's repeated key: the last, as `otlp_attrs.to_python`).
     attributes: dict[str, Any]
     status_message: str
     #: event name -> the times (unix ns, `array('Q')`) of the span's events of that name, in span order.

@@ -3,14 +3,18 @@ the extension is not built (or `TOKENSTREAM_PURE_PYTHON=1`).
 
 Values come from upb's decode of the whole request (so what upb refuses is refused, with upb's message); byte
 offsets from a walk, in Python, of the container levels only (request -> resource entries -> scope entries ->
-spans), which upb cannot give. Writers (reference_writers.py) make each edit through upb messages.
+spans), which upb cannot give. Columns are built one at a time from upb's spans; the claim rules' keys and event
+names are first looked for in the span's bytes (an ordinary span holds none, and is not read further); a claimed
+span's readings are taken from upb when first read (reference_read.py). Writers (reference_writers.py) make each
+edit through upb messages.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -36,11 +40,11 @@ from processor.wire.index import (
     HAS_TRACE_ID,
     VALID,
     ClaimedLog,
-    ClaimedSpan,
     LogIndex,
     TraceIndex,
     WireError,
 )
+from processor.wire.reference_read import LazyClaimedSpan, attribute_map, fields
 from processor.wire.reference_writers import (  # noqa: F401  (the backend's writers)
     add_attributes,
     by_trace,
@@ -53,48 +57,6 @@ from processor.wire.reference_writers import (  # noqa: F401  (the backend's wri
 _CLIENT = Span.SPAN_KIND_CLIENT
 _METHODS = frozenset(HTTP_METHODS)
 _ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
-_WIRE_LEN = 2
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value & 0xFFFFFFFFFFFFFFFF, pos
-        shift += 7
-
-
-def _skip(data: bytes, pos: int, wire_type: int, field: int) -> int:
-    if wire_type == 0:
-        return _varint(data, pos)[1]
-    if wire_type == 1:
-        return pos + 8
-    if wire_type == 2:
-        size, pos = _varint(data, pos)
-        return pos + size
-    if wire_type == 5:
-        return pos + 4
-    while True:  # a group (3): fields up to its end-group tag (4); upb has checked that they match
-        tag, pos = _varint(data, pos)
-        if tag & 7 == 4:
-            return pos
-        pos = _skip(data, pos, tag & 7, tag >> 3)
-
-
-def fields(data: bytes, start: int, end: int, wanted: int) -> Iterator[tuple[int, int]]:
-    """(payload start, payload end) of each length-delimited field number `wanted` in the message [start, end)."""
-    pos = start
-    while pos < end:
-        tag, pos = _varint(data, pos)
-        if tag == (wanted << 3 | _WIRE_LEN):
-            size, pos = _varint(data, pos)
-            yield pos, pos + size
-            pos += size
-        else:
-            pos = _skip(data, pos, tag & 7, tag >> 3)
 
 
 def _decode(message_type: type, data: bytes) -> Any:
@@ -107,12 +69,8 @@ def _decode(message_type: type, data: bytes) -> Any:
 def _entries(data: bytes) -> Iterator[tuple[tuple[int, int], list[tuple[tuple[int, int], list[tuple[int, int]]]]]]:
     """The container levels: each resource entry's range with its scope entries' ranges and their items' ranges."""
     for resource in fields(data, 0, len(data), 1):
-        scopes = [(scope, list(fields(data, *scope, 2))) for scope in fields(data, *resource, 2)]
+        scopes = [(scope, fields(data, *scope, 2)) for scope in fields(data, *resource, 2)]
         yield resource, scopes
-
-
-def _attrs(attributes: Any) -> dict[str, Any]:
-    return {kv.key: to_python(kv.value) for kv in attributes}
 
 
 def _id(value: bytes, width: int) -> bytes:
@@ -144,78 +102,105 @@ class _Tables:
                                                        "scope_resource", "scope_names")}
 
 
+_SPAN_COLUMNS = (("span_start", "Q"), ("span_end", "Q"), ("span_resource", "I"), ("span_scope", "I"), ("kind", "i"),
+                 ("start_ns", "Q"), ("end_ns", "Q"), ("status_code", "i"), ("flags", "B"), ("claim", "B"),
+                 ("event_count", "I"))
+
+
 def scan_traces(buf: bytes, claims: Claims = NO_CLAIMS) -> TraceIndex:
     data = bytes(buf)
     request = _decode(ExportTraceServiceRequest, data)
     tables = _Tables()
-    cols = {name: array(code) for name, code in (
-        ("span_start", "Q"), ("span_end", "Q"), ("span_resource", "I"), ("span_scope", "I"), ("kind", "i"),
-        ("start_ns", "Q"), ("end_ns", "Q"), ("status_code", "i"), ("flags", "B"), ("claim", "B"),
-        ("event_count", "I"))}
+    cols = {name: array(code) for name, code in _SPAN_COLUMNS}
     ids: list[bytes] = []
     claimed_rows, claimed = array("I"), []
+    span_claim = _span_claimer(claims) if _claims_spans(claims) else None
     row = 0
     for (rs_range, scope_entries), rs in zip(_entries(data), request.resource_spans, strict=True):
         resource = tables.resource(rs_range)
         for (ss_range, span_ranges), ss in zip(scope_entries, rs.scope_spans, strict=True):
-            scope = tables.scope(ss_range, resource, ss.scope.name)
-            scope_claim = CLAIM_SCOPE if _scope_claimed(ss.scope.name, claims) else 0
-            for (start, end), span in zip(span_ranges, ss.spans, strict=True):
-                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-                ids += (_id(trace_id, 16), _id(span_id, 8), _id(parent, 8))
-                valid = (len(trace_id) == 16 and trace_id != _ZERO_TRACE and len(span_id) == 8
-                         and span_id != _ZERO_SPAN and len(parent) in (0, 8))
-                claim = scope_claim | _span_claim(span, claims)
-                for name, value in (("span_start", start), ("span_end", end), ("span_resource", resource),
-                                    ("span_scope", scope), ("kind", span.kind),
-                                    ("start_ns", span.start_time_unix_nano), ("end_ns", span.end_time_unix_nano),
-                                    ("status_code", span.status.code),
-                                    ("flags", (VALID if valid else 0) | (HAS_PARENT if parent else 0)),
-                                    ("claim", claim), ("event_count", len(span.events))):
-                    cols[name].append(value)
-                if claim:
-                    claimed_rows.append(row)
-                    claimed.append(_claimed_span(span, claim, data, start, end, claims))
-                row += 1
+            scope_name = ss.scope.name
+            scope = tables.scope(ss_range, resource, scope_name)
+            scope_claim = CLAIM_SCOPE if _scope_claimed(scope_name, claims) else 0
+            spans = list(ss.spans)
+            if len(spans) != len(span_ranges):
+                raise ValueError("the walk and upb disagree on a scope entry's span count")
+            # One column at a time, each a comprehension: per span, a Python loop body costs more than upb's reads.
+            count = len(spans)
+            trace_ids, span_ids = [s.trace_id for s in spans], [s.span_id for s in spans]
+            parents = [s.parent_span_id for s in spans]
+            ids += [part for t, s, p in zip(trace_ids, span_ids, parents, strict=True)
+                    for part in (t if len(t) == 16 else _ZERO_TRACE, s if len(s) == 8 else _ZERO_SPAN,
+                                 p if len(p) == 8 else _ZERO_SPAN)]
+            events = [s.events for s in spans]
+            if span_claim is not None:
+                claim_of = [scope_claim | span_claim(span, data, start, end, span_events)
+                            for span, (start, end), span_events in zip(spans, span_ranges, events, strict=True)]
+            else:
+                claim_of = [scope_claim] * count
+            cols["span_start"].extend([start for start, _ in span_ranges])
+            cols["span_end"].extend([end for _, end in span_ranges])
+            cols["span_resource"].extend([resource] * count)
+            cols["span_scope"].extend([scope] * count)
+            cols["kind"].extend([s.kind for s in spans])
+            cols["start_ns"].extend([s.start_time_unix_nano for s in spans])
+            cols["end_ns"].extend([s.end_time_unix_nano for s in spans])
+            cols["status_code"].extend([s.status.code for s in spans])
+            cols["flags"].extend([
+                (VALID if len(t) == 16 and t != _ZERO_TRACE and len(s) == 8 and s != _ZERO_SPAN and len(p) in (0, 8)
+                 else 0) | (HAS_PARENT if p else 0) for t, s, p in zip(trace_ids, span_ids, parents, strict=True)])
+            cols["claim"].extend(claim_of)
+            cols["event_count"].extend([len(e) for e in events])
+            if any(claim_of):
+                for position, claim in enumerate(claim_of):
+                    if claim:
+                        start, end = span_ranges[position]
+                        claimed_rows.append(row + position)
+                        claimed.append(LazyClaimedSpan(claim, spans[position], data, start, end, claims))
+            row += count
     return TraceIndex(codec=_codec(), buf=data, ids=b"".join(ids), claimed=claimed, claimed_rows=claimed_rows,
                       **cols, **tables.columns())
+
+
+def _claims_spans(claims: Claims) -> bool:
+    """Whether any rule looks at a span itself (scope rules are checked once per scope entry)."""
+    return bool(claims.key_prefixes or claims.keys or claims.http_client or claims.event_names)
 
 
 def _scope_claimed(name: str, claims: Claims) -> bool:
     return name in claims.scope_names or name.startswith(claims.scope_prefixes)
 
 
-def _span_claim(span: Any, claims: Claims) -> int:
-    claim = 0
-    prefixes, keys = claims.key_prefixes, claims.keys
-    if (prefixes or keys) and any(kv.key.startswith(prefixes) or kv.key in keys for kv in span.attributes):
-        claim |= CLAIM_KEY
-    if (claims.http_client and span.kind == _CLIENT and span.parent_span_id
-            and span.name.partition(" ")[0] in _METHODS):
-        claim |= CLAIM_HTTP_CLIENT
-    if claims.event_names and any(event.name in claims.event_names for event in span.events):
-        claim |= CLAIM_EVENT
-    return claim
+def _span_claimer(claims: Claims) -> Callable[[Any, bytes, int, int, Any], int]:
+    """The claim bits of a span under `claims`, as a function that checks only the rules `claims` has.
+
+    A key or event name is stored verbatim in the span's bytes, so a span whose bytes hold none of the claimed
+    prefixes, keys and event names matches no key or event rule: one regex search rules out ordinary spans without
+    reading their attributes through upb."""
+    prefixes, keys, event_names = claims.key_prefixes, frozenset(claims.keys), frozenset(claims.event_names)
+    key_marks, event_marks = _any_of((*prefixes, *keys)), _any_of(event_names)
+    http_client = claims.http_client
+
+    def claim_of(span: Any, data: bytes, start: int, end: int, events: Any) -> int:
+        claim = 0
+        if key_marks and key_marks.search(data, start, end):
+            for kv in span.attributes:
+                key = kv.key
+                if key.startswith(prefixes) or key in keys:
+                    claim = CLAIM_KEY
+                    break
+        if http_client and span.kind == _CLIENT and span.parent_span_id and span.name.partition(" ")[0] in _METHODS:
+            claim |= CLAIM_HTTP_CLIENT
+        if event_marks and event_marks.search(data, start, end) and any(event.name in event_names for event in events):
+            claim |= CLAIM_EVENT
+        return claim
+
+    return claim_of
 
 
-def _claimed_span(span: Any, claim: int, data: bytes, start: int, end: int, claims: Claims) -> ClaimedSpan:
-    times: dict[str, list[int]] = {}
-    positions: dict[str, list[int]] = {}
-    texts = []
-    for position, event in enumerate(span.events):
-        times.setdefault(event.name, []).append(event.time_unix_nano)
-        positions.setdefault(event.name, []).append(position)
-        if claims.text_keys and event.name in claims.text_event_names:
-            attributes = _attrs(event.attributes)
-            text = next((v for key in claims.text_keys if isinstance(v := attributes.get(key), str)), None)
-            if text is not None:
-                texts.append((event.time_unix_nano, text))
-    ranges = list(fields(data, start, end, 11))
-    return ClaimedSpan(
-        claim, span.name, _attrs(span.attributes), span.status.message,
-        {name: array("Q", values) for name, values in times.items()},
-        {name: array("I", values) for name, values in positions.items()},
-        array("I", [s - start for s, _ in ranges]), array("I", [e - start for _, e in ranges]), texts)
+def _any_of(texts: tuple[str, ...] | frozenset[str]) -> re.Pattern[bytes] | None:
+    """A pattern finding any of `texts` (UTF-8, as protobuf stores strings) in a byte range; None for none."""
+    return re.compile(b"|".join(re.escape(text.encode()) for text in sorted(texts))) if texts else None
 
 
 def scan_logs(buf: bytes, claims: Claims = NO_CLAIMS) -> LogIndex:
@@ -236,7 +221,7 @@ def scan_logs(buf: bytes, claims: Claims = NO_CLAIMS) -> LogIndex:
                 trace_id, span_id = log.trace_id, log.span_id
                 ids += (_id(trace_id, 16), _id(span_id, 8))
                 valid = len(trace_id) in (0, 16) and len(span_id) in (0, 8)
-                attributes = _attrs(log.attributes)
+                attributes = attribute_map(log.attributes)
                 name = log.event_name or _str(attributes.get("event.name"))
                 claim = CLAIM_LOG_EVENT if (name.startswith(claims.log_event_prefixes)
                                             or name in claims.log_event_names) else 0
@@ -263,11 +248,11 @@ def resource_attributes(buf: bytes, start: int, end: int) -> dict[str, Any]:
     resource = Resource()
     for payload_start, payload_end in fields(buf, start, end, 1):  # repeated Resource fields merge
         resource.MergeFromString(buf[payload_start:payload_end])
-    return _attrs(resource.attributes)
+    return attribute_map(resource.attributes)
 
 
 def event_attributes(buf: bytes, start: int, end: int) -> dict[str, Any]:
-    return _attrs(Span.Event.FromString(buf[start:end]).attributes)
+    return attribute_map(Span.Event.FromString(buf[start:end]).attributes)
 
 
 def shifted(column: array, delta: int) -> array:

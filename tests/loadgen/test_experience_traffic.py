@@ -8,7 +8,6 @@ from statistics import quantiles
 
 from processor.component import Kind
 from processor.conventions import read_llm_call, select
-from processor.loadgen import traffic as traffic_module
 from processor.loadgen.feedback import LOG_EVENT, SPAN_EVENT, THUMBS_KEY
 from processor.loadgen.profiles import SLOW, draw
 from processor.loadgen.spans import TraceBuilder
@@ -36,12 +35,12 @@ def _spans(builder: TraceBuilder):
     return [s for rs in builder.request.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
-def test_a_broken_stream_is_sometimes_followed_by_a_new_stream_in_its_session_seconds_later(monkeypatch):
+def test_a_broken_stream_is_sometimes_followed_by_a_new_stream_in_its_session_seconds_later():
     traffic = Traffic("truncations", random.Random(2), "gen_ai.completion.chunk")
     first = traffic.tick(200)
     roots = {_attr(s, "session.id"): s for s in _spans(first.traces[0]) if s.name.startswith("POST")}
     assert 20 <= traffic.pending_reconnects < 200 and len(first.traces) == 1  # none due yet: they start later
-    monkeypatch.setattr(traffic_module.time, "time_ns", lambda: 2**62)
+    traffic.clock = lambda: 2**62  # far later: every reconnect is due
     later = traffic.tick(0)
     assert later.traces, "every reconnect is due now"
     for builder in later.traces:
@@ -111,3 +110,25 @@ def _value(attributes, key: str):
 
 def _attr(span, key: str):
     return _value(span.attributes, key)
+
+
+def _run(seed: int, start_ns: int, ticks: int = 60) -> list[bytes]:
+    """Every request a seeded Traffic sends over `ticks` ticks of 0.1 s on a fixed clock."""
+    now = [start_ns]
+    traffic = Traffic("mixed", random.Random(seed), "gen_ai.completion.chunk", clock=lambda: now[0])
+    sent = []
+    for _ in range(ticks):
+        tick = traffic.tick(2)
+        sent += [builder.request.SerializeToString() for builder in tick.traces]
+        if len(tick.logs):
+            sent.append(tick.logs.request.SerializeToString())
+        now[0] += 100_000_000
+    return sent
+
+
+def test_a_seed_and_a_fixed_clock_repeat_a_run_byte_for_byte():
+    first = _run(7, 1_767_225_600 * 10**9)
+    assert first == _run(7, 1_767_225_600 * 10**9)
+    assert len(first) > 60  # reconnects came due and feedback was sent, on the clock given
+    assert first != _run(7, 1_767_225_601 * 10**9)  # span times come from that clock, not the machine's
+    assert first != _run(8, 1_767_225_600 * 10**9)
