@@ -28,8 +28,12 @@ def find(attributes: Iterable[Any], key: str) -> Any | None:
 
 
 def attr_map(attributes: Iterable[Any]) -> dict[str, Any]:
-    """key -> AnyValue (references into the protobuf, nothing copied or converted). The last duplicate wins."""
-    return {kv.key: kv.value for kv in attributes}
+    """key -> AnyValue (references into the protobuf, nothing copied or converted). The first of a repeated key wins,
+    as in `find()`, the wire core and the Collector's pcommon `Map.Get` (OTLP requires keys to be unique)."""
+    found: dict[str, Any] = {}
+    for kv in attributes:
+        found.setdefault(kv.key, kv.value)
+    return found
 
 
 def as_str(value: Any | None) -> str | None:

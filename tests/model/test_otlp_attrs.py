@@ -21,7 +21,7 @@ ATTRS = [
 
 def test_typed_getters_return_none_for_missing_keys_and_other_types():
     m = a.attr_map(ATTRS)
-    assert a.get_str(m, "s") == "last"  # the last duplicate wins
+    assert a.get_str(m, "s") == "x"  # the first of a repeated key wins, as find() and the Collector take it
     assert a.get_str(m, "i") is None and a.get_str(m, "nope") is None
     assert (a.get_int(m, "i"), a.get_int(m, "whole"), a.get_int(m, "d"), a.get_int(m, "b")) == (7, 3, None, None)
     assert (a.get_float(m, "d"), a.get_float(m, "i"), a.get_float(m, "s")) == (2.5, 7.0, None)
@@ -38,6 +38,7 @@ def test_map_holds_references_not_copies():
 
 def test_scans_without_a_map():
     assert a.find(ATTRS, "d").double_value == 2.5
+    assert a.find(ATTRS, "s").string_value == a.attr_map(ATTRS)["s"].string_value == "x"
     assert a.find(ATTRS, "missing") is None
     assert a.has_prefix(ATTRS, ("zz", "js"))
     assert not a.has_prefix(ATTRS, ("gen_ai.",))
@@ -50,5 +51,5 @@ def test_structured_values_to_python():
 
 def test_first_of_several_keys():
     m = a.attr_map(ATTRS)
-    assert a.first_str(m, ("missing", "i", "s")) == "last"
+    assert a.first_str(m, ("missing", "i", "s")) == "x"
     assert a.first_int(m, ("missing", "s", "i")) == 7
