@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from processor.model.batch import Batch
 
@@ -40,6 +41,23 @@ class SinkConsumer:
 
     def reset(self) -> None:
         self.batches.clear()
+
+
+class HeldConsumer(SinkConsumer):
+    """Holds every batch that `holds` picks until `release` is set, as a downstream waiting for a broker's
+    acknowledgement does; `entered` is set once one is held. Other batches are taken at once."""
+
+    def __init__(self, holds: Callable[[Batch], bool]) -> None:
+        super().__init__()
+        self.holds = holds
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def consume(self, batch: Batch) -> None:
+        if self.holds(batch):
+            self.entered.set()
+            await self.release.wait()
+        await super().consume(batch)
 
 
 class FailingConsumer:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 
 _FINGERPRINT_HEX = 12
 
@@ -20,11 +19,6 @@ class Fingerprint:
 
     def __init__(self, key: bytes | None = None) -> None:
         self.key = key
-
-    @classmethod
-    def from_env(cls, name: str) -> Fingerprint:
-        key = os.environ.get(name, "") if name else ""
-        return cls(key.encode() if key else None)
 
     def __call__(self, text: str) -> str:
         data = text.encode("utf-8")

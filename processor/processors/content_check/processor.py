@@ -10,11 +10,12 @@ final record is checked once the trace's wait is over: a mismatch sets `content_
 from __future__ import annotations
 
 from processor.component import ComponentBase, Consumer, CreateSettings
+from processor.config.hmac_keys import hmac_key_from_env
 from processor.model.batch import Batch, Signal
 from processor.model.records import anomaly_for
 from processor.processors.content_check.chunks import ChunkReader, PendingPieces, joined
 from processor.processors.content_check.compare import Fingerprint, difference
-from processor.processors.content_check.config import ContentCheckConfig
+from processor.processors.content_check.config import WITHOUT_KEY, ContentCheckConfig
 from processor.processors.content_check.telemetry import counters
 from processor.stream.work import StreamWork, works
 
@@ -26,7 +27,8 @@ class ContentCheckProcessor(ComponentBase):
     def __init__(self, settings: CreateSettings, config: ContentCheckConfig, next_consumer: Consumer) -> None:
         self.next = next_consumer
         self.reader = ChunkReader(config.chunk_events, config.chunk_log_events, config.text_keys)
-        self.fingerprint = Fingerprint.from_env(config.hash_key_env)
+        name = config.hash_key_env
+        self.fingerprint = Fingerprint(hmac_key_from_env(name, otherwise=WITHOUT_KEY) if name else None)
         checked, dropped = counters(settings.telemetry.registry)
         self.checked = {result: checked.labels(str(settings.id), result) for result in ("match", "mismatch")}
         dropped = dropped.labels(str(settings.id))

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import os
 import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from processor.config.hmac_keys import check_hmac_key_env
 from processor.config.models import ComponentConfig
 
-#: Shortest HMAC key accepted: a shorter one lets anyone who can guess it confirm guessed prompts.
-MIN_HASH_KEY_LENGTH = 16
+#: What a user without a key can do instead, as the missing key's error says.
+WITHOUT_KEY = "use action: drop"
 
 
 def _check_key(key: str) -> str:
@@ -59,14 +59,7 @@ class RedactionConfig(ComponentConfig):
         if not name:
             raise ValueError("is required when action is hash: set it to the name of the environment variable "
                              "that holds the HMAC key, e.g. hash_key_env: TOKENSTREAM_REDACTION_KEY")
-        value = os.environ.get(name, "")
-        if not value:
-            raise ValueError(f'environment variable "{name}" is not set; export it with the HMAC key before '
-                             f"starting (e.g. {name}=$(openssl rand -hex 32)), or use action: drop")
-        if len(value) < MIN_HASH_KEY_LENGTH:
-            raise ValueError(f'the HMAC key in "{name}" has {len(value)} characters; use at least '
-                             f"{MIN_HASH_KEY_LENGTH} (e.g. {name}=$(openssl rand -hex 32))")
-        return name
+        return check_hmac_key_env(name, otherwise=WITHOUT_KEY)
 
     @model_validator(mode="after")
     def _no_key_both_allowed_and_blocked(self) -> RedactionConfig:

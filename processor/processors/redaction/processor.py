@@ -7,12 +7,12 @@ dict lookup per attribute key; its bytes stay exactly as they were.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from processor.component import ComponentBase, Consumer, CreateSettings
+from processor.config.hmac_keys import hmac_key_from_env
 from processor.model.batch import Batch, Signal
-from processor.processors.redaction.config import RedactionConfig
+from processor.processors.redaction.config import WITHOUT_KEY, RedactionConfig
 from processor.processors.redaction.matcher import KeyMatcher
 from processor.processors.redaction.preset import GENAI_BODY_CONTENT_FIELDS, GENAI_EVENT_PREFIX
 from processor.processors.redaction.telemetry import redacted_counter
@@ -20,16 +20,6 @@ from processor.processors.redaction.values import ValueRedactor
 
 SUMMARY_KEYS = "redaction.redacted.keys"
 SUMMARY_COUNT = "redaction.redacted.count"
-
-
-def hash_key_from_env(config: RedactionConfig) -> bytes | None:
-    if config.action != "hash":
-        return None
-    key = os.environ.get(config.hash_key_env, "")
-    if not key:
-        raise ValueError(f'redaction: environment variable "{config.hash_key_env}" (hash_key_env) is not set; '
-                         "export it with the HMAC key, or use action: drop")
-    return key.encode("utf-8")
 
 
 class RedactionProcessor(ComponentBase):
@@ -40,7 +30,8 @@ class RedactionProcessor(ComponentBase):
         self.next = next_consumer
         #: The resolved key rule, for other components that need to know what this instance redacts.
         self.matcher = KeyMatcher.from_config(config)
-        self.redactor = ValueRedactor(config.action, hash_key_from_env(config))
+        key = hmac_key_from_env(config.hash_key_env, otherwise=WITHOUT_KEY) if config.action == "hash" else None
+        self.redactor = ValueRedactor(config.action, key)
         self.body_fields = GENAI_BODY_CONTENT_FIELDS if config.preset == "genai_content" else frozenset()
         self.summary = config.summary
         counter = redacted_counter(settings.telemetry.registry)

@@ -10,8 +10,6 @@ outgoing span batch, or go out from a background flush as a batch with an empty 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +21,7 @@ from processor.model.otlp_attrs import as_str, find
 from processor.processors.stream_reconstruct.config import StreamReconstructConfig
 from processor.processors.stream_reconstruct.reading import http_attempt, joinable_logs, spans
 from processor.processors.stream_reconstruct.telemetry import eviction_counters
+from processor.service.background_flush import BackgroundFlush
 from processor.stream.store import TraceStore
 from processor.stream.work import WORK, StreamWork, TraceState
 
@@ -49,25 +48,18 @@ class StreamReconstructProcessor:
             max_trace_pieces=config.max_trace_pieces, max_held_bytes=config.max_held_bytes,
             on_drop=lambda kind, count: dropped.labels(cid, kind).inc(count)))
         self.emits = Signal.TRACES in settings.signals
-        self.tick_s = min(max(config.wait / 5, 0.01), 0.5)
-        self._flusher: asyncio.Task | None = None
-        self._emitting: asyncio.Future | None = None
+        self._flush = BackgroundFlush(config.wait, lambda: self.store.pop_expired(time.monotonic()), self._emit,
+                                      name=f"{cid}.flush")
 
     async def start(self, host) -> None:
         if self.emits and self.store.emitter is None:
             self.store.emitter = self
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_periodically())
+            self._flush.start()
 
     async def shutdown(self) -> None:
         if self.store.emitter is not self:
             return
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-        if self._emitting is not None:  # traces the flusher had popped are on their way: let them arrive
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._emitting
+        await self._flush.stop()  # traces it had popped arrive first
         self.store.emitter = None
         await self._emit(self.store.pop_all())
 
@@ -142,14 +134,6 @@ class StreamReconstructProcessor:
             batch = Batch.empty(Signal.TRACES)
             _attach(batch, traces)
             await self.next.consume(batch)
-
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_s)
-            # Shielded: cancelling the flusher at shutdown must not lose traces already popped from the store.
-            self._emitting = asyncio.ensure_future(self._emit(self.store.pop_expired(time.monotonic())))
-            await asyncio.shield(self._emitting)
-            self._emitting = None
 
     async def _emit(self, traces: list[TraceState]) -> None:
         if not traces:

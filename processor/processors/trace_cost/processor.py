@@ -8,8 +8,6 @@ and on shutdown or `flush`. Beyond `max_traces` the oldest is emitted early and 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -19,6 +17,7 @@ from processor.model.batch import Batch, Signal
 from processor.processors.trace_cost.config import TraceCostConfig
 from processor.processors.trace_cost.rollup import TraceRollup
 from processor.processors.trace_cost.telemetry import eviction_counter
+from processor.service.background_flush import BackgroundFlush
 
 TRACE_COSTS = "trace_costs"
 
@@ -36,18 +35,14 @@ class TraceCostProcessor:
         self.clock = clock
         self.early = eviction_counter(settings.telemetry.registry).labels(str(settings.id))
         self.traces: OrderedDict[bytes, TraceRollup] = OrderedDict()  # least recently updated first
-        self.tick_s = min(max(config.wait / 5, 0.01), 0.5)
-        self._flusher: asyncio.Task | None = None
+        self._flush = BackgroundFlush(config.wait, lambda: self._pop_expired(self.clock()), self._emit,
+                                      name=f"{settings.id}.flush")
 
     async def start(self, host) -> None:
-        self._flusher = asyncio.get_running_loop().create_task(self._flush_periodically())
+        self._flush.start()
 
     async def shutdown(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
+        await self._flush.stop()  # rollups it had popped arrive first
         await self._emit(self._pop_all())
 
     async def flush(self) -> None:
@@ -82,11 +77,6 @@ class TraceCostProcessor:
     def _pop_all(self) -> list[TraceRollup]:
         rollups, self.traces = list(self.traces.values()), OrderedDict()
         return rollups
-
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_s)
-            await self._emit(self._pop_expired(self.clock()))
 
     async def _emit(self, rollups: list[TraceRollup]) -> None:
         if not rollups:
