@@ -192,6 +192,11 @@ class ExportHandler:
         return Failure.unavailable("the request waited too long to be read (the receiver is overloaded); retry later",
                                    self.retry_delay.next(BUSY_RETRY_AFTER_S))
 
+    def undelivered_at_deadline(self) -> Failure:
+        """The refusal for a request held downstream until its client's deadline had all but come."""
+        return Failure.unavailable("not yet delivered downstream when the client's deadline came (the Kafka broker "
+                                   "may be unreachable); retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+
     async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
                      answer_within: float | None = None) -> Any:
         """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in `admitted`,
@@ -215,9 +220,7 @@ class ExportHandler:
                 refused.inc(items)
                 if not deadline.expired():
                     raise self._failure(exc) from exc
-                raise Failure.unavailable("not yet delivered downstream when the client's deadline came (the Kafka "
-                                          "broker may be unreachable); retry later",
-                                          self.retry_delay.next(BUSY_RETRY_AFTER_S)) from exc
+                raise self.undelivered_at_deadline() from exc
             except RejectedSpans as exc:  # some spans refused by name (too large for Kafka): the rest were taken
                 mine = len(exc.spans & span_keys(request.resource_spans))
                 refused.inc(mine)

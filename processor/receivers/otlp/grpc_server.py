@@ -138,8 +138,15 @@ class GrpcReceiver:
         self._answer_within(context)
         body = await self._read(messages)
         with self.handler.admitted(signal, _TRANSPORT, body, PROTOBUF_DECODER) as request:
-            return await on_loop(self._pipeline_loop, self.handler.export(
-                signal, request, _TRANSPORT, received_ns, self._answer_within(context)))
+            answer_within = self._answer_within(context)
+            # Bounded here too: the pipeline's own timer fires only when its loop gets a turn, and a long turn (a
+            # garbage collection, a batch) at the deadline left the client to time out (DEADLINE_EXCEEDED).
+            try:
+                async with asyncio.timeout(answer_within):
+                    return await on_loop(self._pipeline_loop, self.handler.export(
+                        signal, request, _TRANSPORT, received_ns, answer_within))
+            except TimeoutError:
+                raise self.handler.undelivered_at_deadline() from None
 
     async def _read(self, messages: AsyncIterator[bytes]) -> bytes:
         """The request message, within read_timeout of the call's start; it holds no place while it comes."""

@@ -98,6 +98,34 @@ async def test_a_grpc_client_is_refused_with_a_delay_before_its_deadline_not_lef
                                                {"receiver": "otlp", "transport": "grpc"}) == 1
 
 
+async def test_the_refusal_at_a_grpc_clients_deadline_does_not_wait_for_a_busy_pipeline_loop(start_receiver):
+    """The pipeline's loop is busy (a long turn, a garbage collection) when a held call's deadline comes: the gRPC
+    thread still answers UNAVAILABLE with a retry delay before the deadline, rather than the client timing out."""
+    held, telemetry = Held(), SelfTelemetry()
+    receiver = await start_receiver(routes={Signal.TRACES: held}, telemetry=telemetry)
+    body = trace_request(good_span(1)).SerializeToString()
+
+    def export_with_a_deadline_of_2s() -> tuple[grpc.StatusCode, float]:
+        with grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=5)
+            started = time.monotonic()
+            try:
+                channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")(body, timeout=2.0)
+            except grpc.RpcError as error:
+                return error.code(), time.monotonic() - started
+            return grpc.StatusCode.OK, time.monotonic() - started
+
+    client = asyncio.get_running_loop().run_in_executor(None, export_with_a_deadline_of_2s)
+    await asyncio.sleep(0.8)  # the call is held downstream; from here until after its deadline, the loop is busy
+    time.sleep(2.0)  # noqa: ASYNC251 - the busy pipeline loop this test is about
+    code, waited = await client
+    assert code is grpc.StatusCode.UNAVAILABLE, f"{code.name} after {waited:.2f} s"
+    assert waited < 2.0
+    assert telemetry.registry.get_sample_value("tokenstream_receiver_refused_spans_total",
+                                               {"receiver": "otlp", "transport": "grpc"}) == 1
+    assert receiver.handler.in_flight == 0
+
+
 async def test_a_grpc_call_that_waited_past_its_deadline_in_grpcs_queue_is_refused_unread(start_receiver):
     """The gRPC server's event loop was busy until the call had under 0.1 s left: taking its data then could not be
     acknowledged in time (and the client's retry would deliver it twice), so it is refused unread with a delay."""
