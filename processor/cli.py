@@ -100,6 +100,10 @@ def _run(args) -> int:
 
     worker = current_worker()
     setup_logging(config.service.telemetry.logs.level, worker=worker.index if worker else None)
+    from processor import wire
+
+    if wire.IMPLEMENTATION != "native" and worker is None:  # one line at start: which path runs, and why
+        logging.getLogger("tokenstream").warning("%s", wire.WHY)
     if worker is None and config.service.workers > 1:
         from processor.service.supervisor import Supervisor
 

@@ -1,20 +1,23 @@
 """The unit of data that flows through a pipeline.
 
-A batch keeps the OTLP export request exactly as it was decoded (upb protobuf), so processors
-read fields in place. Stream processors attach what they derive (stream records, anomalies) to
-the same batch, and exporters pick the parts they write.
+A traces batch keeps the OTLP export request as the bytes it came in, read through the wire core's index
+(processor.wire); a component that needs messages decodes it once (`Batch.request`). Stream processors attach what
+they derive (stream records, anomalies) to the same batch, and exporters pick the parts they write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from processor import wire  # scan_traces is looked up when called: processor.wire imports processor.model too
+from processor.wire.claims import NO_CLAIMS, Claims
+from processor.wire.index import SPAN_IDS, TraceIndex
 
 
 class Signal(StrEnum):
@@ -30,41 +33,196 @@ REQUEST_TYPES: dict[Signal, type] = {
 }
 
 
-@dataclass(slots=True)
 class Batch:
-    signal: Signal
-    request: Any  # ExportTraceServiceRequest | ExportLogsServiceRequest | ExportMetricsServiceRequest
-    streams: list[Any] = field(default_factory=list)  # StreamRecord messages
-    anomalies: list[Any] = field(default_factory=list)  # StreamAnomaly messages
-    extra: dict[str, list[Any]] = field(default_factory=dict)  # other derived records, by kind
-    #: time.monotonic_ns() at which each request merged into this batch was received (receipt-to-ack latency)
-    received_ns: list[int] = field(default_factory=list)
+    """One signal's data and what the processors derived from it.
+
+    A traces batch from a receiver holds the request as its bytes (`data`) and reads them through the wire core's
+    index (`index`): an ordinary span is never decoded. `request` is the decoded upb message, made at most once,
+    for a component that reads or edits spans as messages; since it may be edited in place, the bytes are dropped
+    once it is asked for, and made again from it when next needed. Logs and metrics batches hold a request.
+    """
+
+    __slots__ = ("signal", "streams", "anomalies", "extra", "received_ns", "_request", "_data", "_indexes", "_added",
+                 "_merged")
+
+    def __init__(self, signal: Signal, request: Any = None, streams: list[Any] | None = None,
+                 anomalies: list[Any] | None = None, extra: dict[str, list[Any]] | None = None,
+                 received_ns: list[int] | None = None, *, data: bytes | None = None) -> None:
+        self.signal = signal
+        self.streams: list[Any] = [] if streams is None else streams  # StreamRecord messages
+        self.anomalies: list[Any] = [] if anomalies is None else anomalies  # StreamAnomaly messages
+        self.extra: dict[str, list[Any]] = {} if extra is None else extra  # other derived records, by kind
+        #: time.monotonic_ns() at which each request merged into this batch was received (receipt-to-ack latency)
+        self.received_ns: list[int] = [] if received_ns is None else received_ns
+        if data is not None and signal is not Signal.TRACES:
+            raise ValueError("only a traces batch holds bytes")
+        self._request = request if request is not None or data is not None else REQUEST_TYPES[signal]()
+        self._data = data
+        #: Indexes of `_data`, by the claims they were scanned with.
+        self._indexes: dict[Claims, TraceIndex] = {}
+        #: Attributes to add to spans of `_data`, by (trace id, span id): written when the bytes are next read.
+        self._added: dict[tuple[bytes, bytes], dict[str, Any]] = {}
+        #: Bytes (and their indexes) of batches merged into this one, joined when the data is next read: many merges
+        #: then cost one join, not a copy each.
+        self._merged: list[tuple[bytes, dict[Claims, TraceIndex]]] = []
 
     @classmethod
     def empty(cls, signal: Signal) -> Batch:
-        return cls(signal, REQUEST_TYPES[signal]())
+        """No items (derived records may be added): spans as zero bytes, the encoding of an empty request."""
+        return cls.of_bytes(b"") if signal is Signal.TRACES else cls(signal, REQUEST_TYPES[signal]())
+
+    @classmethod
+    def of_bytes(cls, data: bytes, index: TraceIndex | None = None, received_ns: list[int] | None = None,
+                 claims: Claims = NO_CLAIMS) -> Batch:
+        """A traces batch of an encoded ExportTraceServiceRequest (and its index, when already scanned)."""
+        batch = cls(Signal.TRACES, None, received_ns=received_ns, data=data)
+        if index is not None:
+            batch._indexes[claims] = index
+        return batch
+
+    @property
+    def request(self) -> Any:
+        """The decoded request, which the caller may edit in place (the bytes are made again from it)."""
+        if self._request is None:
+            self._write_added()  # and joins what was merged
+            self._request = REQUEST_TYPES[self.signal].FromString(self._data)
+        self._data = None
+        self._indexes = {}
+        return self._request
+
+    @request.setter
+    def request(self, request: Any) -> None:
+        self._request, self._data = request, None
+        self._indexes = {}
+
+    @property
+    def decoded(self) -> bool:
+        """Whether the data is held as a decoded message (a component asked for `request`)."""
+        return self._data is None
+
+    @property
+    def data(self) -> bytes:
+        """The request's encoding: as received while nothing decoded it (with the attributes added since)."""
+        if self._data is None:
+            self._data = self._request.SerializeToString()
+            self._request = None
+        self._write_added()
+        return self._data
+
+    def add_span_attributes(self, trace_id: bytes, span_id: bytes, values: dict[str, Any]) -> None:
+        """Add `values` (those not None) to that span of a batch of bytes, except keys the span already has or was
+        given before: the stream enrichment's rule (processor.stream.enrich), written by the wire core's
+        `add_attributes` when the bytes are next read. Keyed by ids, not rows, so a merge in between is harmless.
+        A batch decoded since its spans were read (for reading: the spans to edit were decoded copies) is encoded
+        again first."""
+        if self._data is None:
+            self._data, self._request = self._request.SerializeToString(), None
+            self._indexes = {}
+        pending = self._added.setdefault((trace_id, span_id), {})
+        for key, value in values.items():
+            if value is not None and key not in pending:
+                pending[key] = value
+
+    def _join_merged(self) -> None:
+        if not self._merged:
+            return
+        parts, self._merged = [(self._data, self._indexes), *self._merged], []
+        self._indexes = {claims: TraceIndex.concat([indexes[claims] for _, indexes in parts])
+                         for claims in self._indexes if all(claims in indexes for _, indexes in parts)}
+        self._data = b"".join(data for data, _ in parts)
+
+    def _write_added(self) -> None:
+        self._join_merged()
+        if not self._added:
+            return
+        added, self._added = self._added, {}
+        index = self._indexes.get(NO_CLAIMS) or next(iter(self._indexes.values()), None) \
+            or wire.scan_traces(self._data)
+        ids, width = index.ids, SPAN_IDS
+        rows = {row: values for row in range(len(index))
+                if (values := added.get((ids[row * width:row * width + 16], ids[row * width + 16:row * width + 24])))}
+        if rows:
+            self._data = wire.add_attributes(index, rows)
+            self._indexes = {}
+
+    def index(self, claims: Claims = NO_CLAIMS) -> TraceIndex:
+        """The wire core's index of `data` (traces only), the spans `claims` names read fully; scanned once per
+        claims. Any index gives ids, offsets and counts: with NO_CLAIMS the one already made is reused."""
+        self._write_added()
+        found = self._indexes.get(claims)
+        if found is None:
+            if claims is NO_CLAIMS and self._indexes and self._data is not None:
+                return next(iter(self._indexes.values()))
+            found = self._indexes[claims] = wire.scan_traces(self.data, claims)
+        return found
+
+    def may_hold(self, claims: Claims) -> bool:
+        """Whether any span may match `claims`: for bytes, whether the index claims one; a decoded batch is walked
+        as messages (a component may hold its spans to edit them), so it may."""
+        return self._data is None or bool(self.index(claims).claimed_rows)
+
+    def replace_data(self, data: bytes, index: TraceIndex | None = None) -> None:
+        """The batch's spans are now `data` (a writer's output from `index()`, so nothing is pending), and its index
+        when the writer's caller scanned it."""
+        self._request, self._data, self._merged = None, data, []
+        self._indexes = {}
+        if index is not None:
+            self._indexes[NO_CLAIMS] = index
 
     def item_count(self) -> int:
         """Spans, log records or metric data points: what the Collector counts as items."""
-        return count_items(self.signal, self.request)
+        if self._data is not None:  # attributes still to be added change no count: any index of each part will do
+            return sum(len(self._any_index(indexes, data)) for data, indexes in ((self._data, self._indexes),
+                                                                                  *self._merged))
+        return count_items(self.signal, self._request)
+
+    @staticmethod
+    def _any_index(indexes: dict[Claims, TraceIndex], data: bytes) -> TraceIndex:
+        if not indexes:
+            indexes[NO_CLAIMS] = wire.scan_traces(data)
+        return next(iter(indexes.values()))
+
+    def span_keys(self) -> set[tuple[bytes, bytes]]:
+        """(trace id, span id) of every span."""
+        if self._data is not None:
+            index = self.index()
+            return {(index.trace_id(row), index.span_id(row)) for row in range(len(index))}
+        return span_keys(self._request.resource_spans)
 
     def is_empty(self) -> bool:
         return self.item_count() == 0 and not self.streams and not self.anomalies and not self.extra
 
     def copy(self) -> Batch:
-        """A deep copy, for a consumer that mutates data while another reads it."""
+        """A deep copy, for a consumer that mutates data while another reads it (bytes are shared: immutable)."""
+        extra = {k: list(v) for k, v in self.extra.items()}
+        if self._data is not None:
+            out = Batch(self.signal, None, list(self.streams), list(self.anomalies), extra, list(self.received_ns),
+                        data=self.data)
+            out._indexes.update(self._indexes)
+            return out
         request = REQUEST_TYPES[self.signal]()
-        request.CopyFrom(self.request)
-        return Batch(self.signal, request, list(self.streams), list(self.anomalies),
-                     {k: list(v) for k, v in self.extra.items()}, list(self.received_ns))
+        request.CopyFrom(self._request)
+        return Batch(self.signal, request, list(self.streams), list(self.anomalies), extra, list(self.received_ns))
 
     def merge(self, other: Batch) -> None:
-        self.request.MergeFrom(other.request)
+        """`other`'s data appended to this batch's (as protobuf's MergeFrom: resource entries one after another)."""
+        if self._data is not None and other._data is not None:
+            other._join_merged()
+            self._merged.append((other._data, other._indexes))
+            for key, values in other._added.items():  # by ids: they hold in the joined bytes too
+                self._added.setdefault(key, {}).update({k: v for k, v in values.items()
+                                                        if k not in self._added.get(key, {})})
+        else:
+            self.request.MergeFrom(other.request)
         self.streams.extend(other.streams)
         self.anomalies.extend(other.anomalies)
         for kind, records in other.extra.items():
             self.extra.setdefault(kind, []).extend(records)
         self.received_ns.extend(other.received_ns)
+
+    def __repr__(self) -> str:
+        held = f"{len(self._data)} bytes" if self._data is not None else "decoded"
+        return f"Batch({self.signal.value}, {held}, {len(self.streams)} streams, {len(self.anomalies)} anomalies)"
 
 
 def count_items(signal: Signal, request: Any) -> int:

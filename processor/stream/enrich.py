@@ -2,16 +2,31 @@
 
 Semantic-convention names where one exists (`gen_ai.response.time_to_first_chunk`,
 `gen_ai.response.finish_reasons`), `tokenstream.<record field>` otherwise. An attribute the span already
-has is left alone: the library's own value wins.
+has is left alone: the library's own value wins. `enrich` is what the stream processors call: a span held as
+bytes is enriched by the wire core's `add_attributes` writer (the same rule: tests/wire/test_writers.py) when the
+batch's bytes are next read; a decoded span is edited in place.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+if TYPE_CHECKING:
+    from processor.model.batch import Batch
+    from processor.stream.work import StreamWork
+
 PREFIX = "tokenstream."
+
+
+def enrich(batch: Batch, work: StreamWork, values: dict[str, Any]) -> None:
+    """Add `values` to the LLM span of a receipt-time work item (see `add_attributes` for the rule)."""
+    if work.span_is_copy:
+        record = work.record
+        batch.add_span_attributes(record.trace_id, record.span_id, values)
+    else:
+        add_attributes(work.span, values)
 
 
 def add_attributes(span: Any, values: dict[str, Any]) -> None:

@@ -73,18 +73,21 @@ class StreamWork:
     #: The record the processors fill: a copy of what the adapter read.
     record: StreamRecord
     trace: TraceState
-    #: The OTLP span to enrich (receipt time), or None for a final record (emitted after `wait`).
+    #: The OTLP span read at receipt time, or None for a final record (emitted after `wait`).
     span: Any | None = None
+    #: `span` was decoded from the batch's bytes for reading: it is enriched through the batch (enrich.py).
+    span_is_copy: bool = False
 
     @property
     def final(self) -> bool:
         return self.span is None
 
     @classmethod
-    def of(cls, call: LlmCall, trace: TraceState, span: Any | None = None) -> StreamWork:
+    def of(cls, call: LlmCall, trace: TraceState, span: Any | None = None, *, span_is_copy: bool = False) \
+            -> StreamWork:
         record = StreamRecord()
         record.CopyFrom(call.record)
-        return cls(call, record, trace, span)
+        return cls(call, record, trace, span, span_is_copy)
 
 
 def works(batch: Batch) -> list[StreamWork]:

@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 import grpc
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
@@ -22,6 +23,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from processor.model import otlp_json
 from processor.model.batch import Signal
+from processor.testing.process import TokenstreamProcess
+from tests.e2e.conftest import file_pipeline
 from tests.e2e.sdk import log_set, logs_request, make_log_records, make_spans, span_set, spans_request
 
 
@@ -48,6 +51,26 @@ def test_sdk_exporters_over_grpc_and_http_deliver_spans_and_logs_to_the_file(tok
     sent_logs = log_set([logs_request(grpc_logs), logs_request(http_logs)])
     assert log_set(read_jsonl(tmp_path / "logs.jsonl", Signal.LOGS)) == sent_logs
     assert "started receiver otlp" in tokenstream.logs()
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["compiled", "pure-python"])
+def test_the_wire_core_path_is_named_at_start_when_it_is_the_reference_and_spans_pass_either_way(
+        tmp_path, ports, pure):
+    env = {"TOKENSTREAM_PURE_PYTHON": "1"} if pure else {}
+    process = TokenstreamProcess(file_pipeline(tmp_path, ports), tmp_path, health_port=ports.health, env=env).start()
+    try:
+        spans = make_spans(4, prefix="wire")
+        assert GrpcSpanExporter(endpoint=f"127.0.0.1:{ports.grpc}", insecure=True).export(spans) \
+            is SpanExportResult.SUCCESS
+        assert process.stop() == 0, process.logs()
+    finally:
+        process.kill()
+    assert span_set(read_jsonl(tmp_path / "spans.jsonl", Signal.TRACES)) == span_set([spans_request(spans)])
+    warnings = [line for line in process.logs().splitlines() if "wire core:" in line]
+    if pure:
+        assert len(warnings) == 1 and "WARNING" in warnings[0] and "TOKENSTREAM_PURE_PYTHON=1" in warnings[0], warnings
+    else:
+        assert warnings == []
 
 
 def _post(url: str, body: bytes, content_type: str, *, gzipped: bool = False) -> int:

@@ -19,13 +19,16 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from processor.component import CreateSettings, Kind
 from processor.config.loader import load
 from processor.config.types import ComponentID
 from processor.config.validate import Config, validate
 from processor.model import otlp_json, records
-from processor.model.batch import REQUEST_TYPES, Batch, Signal
+from processor.model.batch import Batch, Signal
 from processor.processors.stream_reconstruct import processor as stream_reconstruct_module
+from processor.receivers.otlp.export import decode_protobuf
 from processor.service import registry
 from processor.service.telemetry import SelfTelemetry
 from processor.stream.work import WORK
@@ -94,30 +97,35 @@ def frozen(clock: FakeClock):
         yield
 
 
-async def replay(folder: Path, config: Config | None = None) -> list[dict[str, Any]]:
-    """What the default pipeline's processors make of one capture folder: one JSON object per output item."""
+async def replay(folder: Path, config: Config | None = None, *, decode_outputs: bool = True) -> list[dict[str, Any]]:
+    """What the default pipeline's processors make of one capture folder: one JSON object per output item (spans as
+    the bytes an exporter sends, decoded only here; with `decode_outputs` False, without a decoded view)."""
     clock = FakeClock()
     with frozen(clock):
         chain = Chain(config or default_config(), clock)
         for path in sorted(folder.glob("traces-*.pb")):
-            await chain.heads[Signal.TRACES].consume(Batch(Signal.TRACES, _request(Signal.TRACES, path)))
+            await chain.heads[Signal.TRACES].consume(received(Signal.TRACES, path.read_bytes()))
         for path in sorted(folder.glob("logs-*.pb")):
-            await chain.heads[Signal.LOGS].consume(Batch(Signal.LOGS, _request(Signal.LOGS, path)))
+            await chain.heads[Signal.LOGS].consume(received(Signal.LOGS, path.read_bytes()))
         clock.now += 3_600  # past every `wait`: what shutdown emits would have expired by now anyway
         await chain.shutdown()
-    return [line for signal, sink in chain.sinks.items() for batch in sink.batches for line in outputs(signal, batch)]
+    return [line for signal, sink in chain.sinks.items() for batch in sink.batches
+            for line in outputs(signal, batch, decode=decode_outputs)]
 
 
-def _request(signal: Signal, path: Path) -> Any:
-    return REQUEST_TYPES[signal].FromString(path.read_bytes())
+def received(signal: Signal, body: bytes) -> Batch:
+    """The batch the otlp receiver hands on for these bytes (spans as bytes and their index, logs decoded)."""
+    return decode_protobuf(signal, body)
 
 
-def outputs(signal: Signal, batch: Batch) -> list[dict[str, Any]]:
+def outputs(signal: Signal, batch: Batch, *, decode: bool = True) -> list[dict[str, Any]]:
     """A batch as it leaves the last processor: its request (OTLP/JSON, as the file exporter writes it), stream
     records, anomalies and every other derived record kind (trace costs, feedback, SLO status)."""
     lines: list[dict[str, Any]] = []
     if batch.item_count():
-        lines.append({"output": f"{signal}.request", "value": json.loads(otlp_json.encode(batch.request))})
+        request = batch.request if decode or signal is not Signal.TRACES else \
+            ExportTraceServiceRequest.FromString(batch.data)  # what an exporter sends, decoded outside the Batch
+        lines.append({"output": f"{signal}.request", "value": json.loads(otlp_json.encode(request))})
     lines += [{"output": "streams", "value": records.to_json_dict(r)} for r in batch.streams]
     lines += [{"output": "anomalies", "value": records.to_json_dict(a)} for a in batch.anomalies]
     for kind in sorted(batch.extra):

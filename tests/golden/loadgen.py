@@ -7,14 +7,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from processor.config.validate import Config
 from processor.loadgen.spans import CHUNK_TEXT_KEY
 from processor.loadgen.traffic import Traffic
-from processor.model.batch import Batch, Signal
-from tests.golden.drive import START_S, Chain, FakeClock, default_config, frozen, outputs
+from processor.model.batch import Signal
+from tests.golden.drive import START_S, Chain, FakeClock, default_config, frozen, outputs, received
 
 SEED, PROFILE, RATE, SECONDS = 7, "mixed", 5.0, 30.0
 #: As `tokenstream loadgen` sends: one request of rate/10 new streams (plus due reconnects) every 0.1 s.
@@ -34,12 +31,10 @@ async def replay_loadgen(config: Config | None = None) -> list[dict[str, Any]]:
             owed += RATE * TICK_S
             streams, owed = int(owed), owed - int(owed)
             tick = traffic.tick(streams)
-            for builder in tick.traces:  # as a receiver hands them on: decoded from the bytes sent
-                request = ExportTraceServiceRequest.FromString(builder.request.SerializeToString())
-                await chain.heads[Signal.TRACES].consume(Batch(Signal.TRACES, request))
+            for builder in tick.traces:  # as a receiver hands them on, from the bytes sent
+                await chain.heads[Signal.TRACES].consume(received(Signal.TRACES, builder.request.SerializeToString()))
             if len(tick.logs):
-                request = ExportLogsServiceRequest.FromString(tick.logs.request.SerializeToString())
-                await chain.heads[Signal.LOGS].consume(Batch(Signal.LOGS, request))
+                await chain.heads[Signal.LOGS].consume(received(Signal.LOGS, tick.logs.request.SerializeToString()))
             clock.now += TICK_S
         clock.now += 3_600
         await chain.shutdown()

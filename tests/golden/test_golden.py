@@ -5,6 +5,9 @@ see fails here; when it is intended, re-record (`make golden`) and commit the da
 
 from __future__ import annotations
 
+import json
+
+from processor.model.batch import Batch, Signal
 from tests.golden.compare import first_difference
 from tests.golden.drive import canonical, capture_folders, default_config, replay
 from tests.golden.loadgen import replay_loadgen
@@ -47,3 +50,29 @@ async def test_a_seeded_loadgen_run_gives_the_recorded_outputs():
     if difference is not None:
         raise AssertionError(f"the seeded loadgen run differs from {LOADGEN.relative_to(GOLDEN)}: {difference}\n"
                              f"{RERECORD}")
+
+
+async def test_spans_from_the_receiver_go_through_the_default_processors_without_being_decoded(monkeypatch):
+    """The wire core's promise: the processors read the index and decoded copies of the claimed spans, and enrich and
+    redact through the writers, so the bytes an exporter sends (otlp: `batch.data`) are never re-encoded from upb.
+    Captures with feedback events are left out: the feedback reader walks those spans' events as messages."""
+    decodes: list[str] = []
+    property_ = Batch.request
+
+    def counted(batch):
+        if batch.signal is Signal.TRACES:  # log records are decoded (the wire core's log index is not used yet)
+            decodes.append(str(batch))
+        return property_.fget(batch)
+
+    monkeypatch.setattr(Batch, "request", property(counted, property_.fset))
+    folders = [folder for folder in capture_folders()
+               if not any(b"feedback" in path.read_bytes() for path in folder.glob("traces-*.pb"))]
+    assert len(folders) >= 100
+    enriched = 0
+    for folder in folders:
+        decodes.clear()
+        lines = await replay(folder, default_config(), decode_outputs=False)
+        assert decodes == [], f"{folder}: a traces batch was decoded on its way through the processors"
+        enriched += sum(1 for line in lines if line["output"] == "traces.request"
+                        and "tokenstream." in json.dumps(line["value"]))
+    assert enriched >= 50  # the LLM spans were enriched, through the writer

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from processor import wire
 from processor.errors import SpanKey
 from processor.exporters.kafka.config import KafkaExporterConfig
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.split import by_trace, fit
-from processor.exporters.kafka.wire import encode_by_trace
 from processor.kafka import headers as h
 from processor.model import otlp_json
 from processor.model.batch import Batch, Signal, count_items, span_keys
@@ -42,7 +42,7 @@ class RecordEncoder:
     def records(self, batch: Batch) -> list[OutgoingRecord]:
         out: list[OutgoingRecord] = []
         if self.topics.spans and batch.signal is Signal.TRACES:
-            out += self._spans(batch.request)
+            out += self._spans(batch)
         if self.topics.streams:
             out += [OutgoingRecord("streams", self.topics.streams, r.trace_id.hex().encode(), self.encode_record(r),
                                    self.stream_headers) for r in batch.streams]
@@ -55,9 +55,10 @@ class RecordEncoder:
                     for c in batch.extra.get("trace_costs", ())]
         return out
 
-    def _spans(self, request) -> list[OutgoingRecord]:
+    def _spans(self, batch: Batch) -> list[OutgoingRecord]:
         if self.partition_by_trace_id and self.encode_spans is _serialize:
-            return self._spans_from_wire(request)
+            return self._spans_by_trace(batch.index())
+        request = batch.request
         if self.partition_by_trace_id:
             keyed = [(trace_id.hex().encode(), part) for trace_id, part in by_trace(request).items()]
         elif count_items(Signal.TRACES, request):
@@ -70,20 +71,21 @@ class RecordEncoder:
                 for key, part in keyed for piece, data in fit(part, self.encode_spans, self.limit)]
 
 
-    def _spans_from_wire(self, request) -> list[OutgoingRecord]:
-        """Per-trace records from each span's bytes (wire.py): no copy of the spans; an oversized trace is cut."""
+    def _spans_by_trace(self, index: wire.TraceIndex) -> list[OutgoingRecord]:
+        """Per-trace records written by the wire core from the request's bytes (spans, resources and scopes copied,
+        nothing decoded); a trace over the record limit is cut into pieces that fit (one span over it stays whole,
+        for `fits` to find)."""
         out = []
-        for trace_id, (data, count) in encode_by_trace(request).items():
-            key = trace_id.hex().encode()
-            if len(data) <= self.limit:
-                out.append(OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers, count))
+        for part in wire.by_trace(index):
+            key = part.trace_id.hex().encode()
+            if len(part.data) <= self.limit:
+                out.append(OutgoingRecord("spans", self.topics.spans, key, part.data, self.spans_headers,
+                                          part.span_count))
                 continue
-            part = ExportTraceServiceRequest.FromString(data)
-            out += [OutgoingRecord("spans", self.topics.spans, key, piece_data, self.spans_headers,
-                                   count_items(Signal.TRACES, piece))
-                    for piece, piece_data in fit(part, self.encode_spans, self.limit)]
+            pieces = wire.scan_traces(part.data)
+            out += [OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers, count)
+                    for data, count in wire.split(pieces, range(len(pieces)), self.limit)]
         return out
-
 
     def fits(self, record: OutgoingRecord) -> bool:
         """Whether Kafka can take `record`: what `fit` could not cut below the limit (one span) cannot be sent."""

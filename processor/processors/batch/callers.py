@@ -4,31 +4,30 @@ must not fail together when downstream refuses only some spans by name (`Rejecte
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
 
-from processor.errors import RejectedSpans
-from processor.model.batch import Signal, span_keys
+from processor.errors import RejectedSpans, SpanKey
+from processor.model.batch import Signal
 
 
 class Caller:
-    """A `consume` call whose data is in a pending batch, and where: its requests' resource_spans are
-    `request.resource_spans[first:last]` (a merge appends them), so that spans a downstream refused (`RejectedSpans`)
-    are answered to the callers that sent them and to no one else."""
+    """A `consume` call whose data is in a pending batch, and which spans are its own (`keys`, asked only when a
+    downstream refused some by name: `RejectedSpans`), so that refused spans are answered to the callers that sent
+    them and to no one else."""
 
-    __slots__ = ("future", "signal", "request", "first", "last", "rejected")
+    __slots__ = ("future", "signal", "keys", "rejected")
 
-    def __init__(self, future: asyncio.Future | None, signal: Signal, request: Any, first: int, last: int) -> None:
+    def __init__(self, future: asyncio.Future | None, signal: Signal, keys: Callable[[], set[SpanKey]]) -> None:
         self.future = future
         self.signal = signal
-        self.request = request
-        self.first, self.last = first, last
+        self.keys = keys
         self.rejected: RejectedSpans | None = None
 
     def own(self, error: RejectedSpans) -> RejectedSpans | None:
         """`error` narrowed to this caller's spans (walked only now that something was refused)."""
         if self.signal is not Signal.TRACES:
             return None
-        return error.among(span_keys(self.request.resource_spans[self.first:self.last]))
+        return error.among(self.keys())
 
     def note(self, error: RejectedSpans) -> None:
         """A send that may have held this caller's spans refused some: remember those that are its own."""

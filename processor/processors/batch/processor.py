@@ -14,14 +14,16 @@ a span too large for a Kafka record), each caller is answered for its own spans 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from processor.component import ComponentBase, Consumer, CreateSettings
-from processor.errors import RejectedSpans
-from processor.model.batch import Batch, Signal
+from processor.errors import RejectedSpans, SpanKey
+from processor.model.batch import Batch, Signal, span_keys
 from processor.processors.batch.callers import Caller, finish_all
 from processor.processors.batch.config import BatchConfig
 from processor.processors.batch.split import split_batch
 from processor.service.fanout import raise_combined
+from processor.wire import TraceIndex
 
 
 class _Buffer:
@@ -37,13 +39,14 @@ class _Buffer:
 
     def add(self, batch: Batch, future: asyncio.Future | None) -> Caller:
         self.items += batch.item_count()
+        own = batch.index() if batch.signal is Signal.TRACES and not batch.decoded else None
         if self.pending is None:
             self.pending = batch  # adopted, not copied: hence mutates_data
             first = 0
         else:
-            first = _resources(self.pending)
+            first = _resources(self.pending) if own is None else 0  # bytes: the caller's own index has its keys
             self.pending.merge(batch)
-        caller = Caller(future, batch.signal, self.pending.request, first, _resources(self.pending))
+        caller = Caller(future, batch.signal, _keys(own, self.pending, first))
         if future is not None:
             self.callers.append(caller)
         return caller
@@ -70,7 +73,21 @@ class _Buffer:
 
 
 def _resources(batch: Batch) -> int:
-    return len(batch.request.resource_spans) if batch.signal is Signal.TRACES else 0
+    """ResourceSpans entries so far (a merge appends the next request's after them)."""
+    if batch.signal is not Signal.TRACES:
+        return 0
+    return batch.index().resource_count if not batch.decoded else len(batch.request.resource_spans)
+
+
+def _keys(own: TraceIndex | None, pending: Batch, first: int) -> Callable[[], set[SpanKey]]:
+    """A caller's span keys: from the index of the bytes it sent (merging never changes them), or, for a decoded
+    batch, from its resource entries in the pending request (`first` up to those there now)."""
+    if own is not None:
+        return lambda: {(own.trace_id(row), own.span_id(row)) for row in range(len(own))}
+    if pending.signal is not Signal.TRACES:
+        return set
+    request, last = pending.request, _resources(pending)
+    return lambda: span_keys(request.resource_spans[first:last])
 
 
 class BatchProcessor(ComponentBase):

@@ -11,7 +11,7 @@ from processor.model.batch import Batch
 from processor.model.records import StreamRecord, anomaly_for
 from processor.processors.cadence.config import CadenceConfig
 from processor.stream.cadence_math import Cadence, measure
-from processor.stream.enrich import PREFIX, add_attributes, record_fields
+from processor.stream.enrich import PREFIX, enrich, record_fields
 from processor.stream.work import StreamWork, works
 
 TTFC = "gen_ai.response.time_to_first_chunk"
@@ -34,7 +34,7 @@ class CadenceProcessor(ComponentBase):
             if work.final:
                 batch.anomalies.extend(stall_anomalies(work.record, cadence))
             else:
-                _enrich(work)
+                _enrich(batch, work)
         await self.next.consume(batch)
 
 
@@ -60,10 +60,10 @@ def stall_anomalies(record: StreamRecord, c: Cadence) -> list:
             for s in c.stalls or ()]
 
 
-def _enrich(work: StreamWork) -> None:
+def _enrich(batch: Batch, work: StreamWork) -> None:
     record = work.record
     values = record_fields(record, _ENRICHED)
     anchored = record.cadence_source != "reported" or work.call.ttft_clock is not TtftClock.AFTER_HEADERS
     if record.HasField("ttft_s"):  # the semconv attribute is measured from the request start; OpenLIT's is not
         values[TTFC if anchored else PREFIX + "ttft_s"] = record.ttft_s
-    add_attributes(work.span, values)
+    enrich(batch, work, values)

@@ -9,7 +9,7 @@ from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamRecord
 from processor.processors.cost.config import CostConfig, Price
-from processor.stream.enrich import PREFIX, add_attributes
+from processor.stream.enrich import PREFIX, enrich
 from processor.stream.work import works
 
 
@@ -27,7 +27,7 @@ class CostProcessor(ComponentBase):
                 continue
             work.record.cost_usd = cost
             if not work.final:
-                add_attributes(work.span, {PREFIX + "cost_usd": cost})
+                enrich(batch, work, {PREFIX + "cost_usd": cost})
         await self.next.consume(batch)
 
 

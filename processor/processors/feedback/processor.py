@@ -69,7 +69,7 @@ class FeedbackProcessor(ComponentBase):
 
     def _read(self, batch: Batch):
         if batch.signal is Signal.TRACES:
-            return self.reader.from_spans(batch.request)
+            return self.reader.from_spans(batch.request) if batch.may_hold(self.reader.span_claims) else ()
         if batch.signal is Signal.LOGS:
             return self.reader.from_logs(batch.request)
         return ()

@@ -8,6 +8,7 @@ from typing import Any
 
 from processor.model.otlp_attrs import as_float, find
 from processor.processors.feedback.config import FeedbackConfig
+from processor.wire import Claims
 
 UP, DOWN = "up", "down"
 _UP_WORDS = frozenset({"up", "1", "+1", "true", "yes", "positive", "like", "thumbs_up", "👍"})
@@ -31,6 +32,8 @@ class FeedbackReader:
         self.thumbs_key = config.thumbs_attribute
         self.down_at_most = config.down_at_most
         self.session_keys = list(config.session_attributes)
+        #: Spans with a feedback event: a batch of bytes whose index claims none holds no feedback.
+        self.span_claims = Claims(event_names=tuple(self.names))
 
     def from_spans(self, request: Any) -> Iterator[Feedback]:
         for rs in request.resource_spans:

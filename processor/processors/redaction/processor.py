@@ -1,14 +1,18 @@
 """The redaction processor: drops or hashes prompt and completion content before it leaves tokenstream.
 
 It walks every attribute list of a batch (resource, scope, span, span event, span link, log record) and the
-bodies of `gen_ai.*` log records, changing the protobuf in place. A span with no matching key costs one cached
-dict lookup per attribute key; its bytes stay exactly as they were.
+bodies of `gen_ai.*` log records. Spans held as bytes are edited by the wire core's `drop_attributes` writer (the
+same edit, tests/wire/test_writers.py); a decoded batch is changed in place, a span with no matching key costing one
+cached dict lookup per attribute key. Either way a span with no matching key stays exactly as it was.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from processor import wire
 from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.config.hmac_keys import hmac_key_from_env
 from processor.model.batch import Batch, Signal
@@ -34,12 +38,21 @@ class RedactionProcessor(ComponentBase):
         self.redactor = ValueRedactor(config.action, key)
         self.body_fields = GENAI_BODY_CONTENT_FIELDS if config.preset == "genai_content" else frozenset()
         self.summary = config.summary
+        self.rule = wire.RedactRule.from_keys(
+            block=self.matcher.block_keys, patterns=self.matcher.block_key_patterns, allow=self.matcher.allow_keys,
+            digest=None if self.redactor.drop else (lambda encoded: self.redactor.digest(AnyValue.FromString(encoded))),
+            summary=self.summary, body_fields=self.body_fields)
         counter = redacted_counter(settings.telemetry.registry)
         self._counted = {signal: counter.labels(str(settings.id), signal.value, config.action)
                          for signal in (Signal.TRACES, Signal.LOGS)}
 
     async def consume(self, batch: Batch) -> None:
-        if batch.signal is Signal.TRACES:
+        if batch.signal is Signal.TRACES and not batch.decoded:
+            index = batch.index()
+            redacted, changed = self.redact_trace_bytes(index)
+            if redacted:
+                batch.replace_data(changed)
+        elif batch.signal is Signal.TRACES:
             redacted = self.redact_traces(batch.request)
         elif batch.signal is Signal.LOGS:
             redacted = self.redact_logs(batch.request)
@@ -48,6 +61,11 @@ class RedactionProcessor(ComponentBase):
         if redacted:
             self._counted[batch.signal].inc(redacted)
         await self.next.consume(batch)
+
+    def redact_trace_bytes(self, index: wire.TraceIndex) -> tuple[int, bytes]:
+        """Redacts an encoded ExportTraceServiceRequest; returns how many values it redacted and the new bytes."""
+        redacted = wire.drop_attributes(index, self.rule)
+        return redacted.count, redacted.data
 
     def redact_traces(self, request: Any) -> int:
         """Redacts an ExportTraceServiceRequest in place; returns how many values it redacted."""

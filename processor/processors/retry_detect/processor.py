@@ -7,7 +7,7 @@ from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamAnomaly, StreamRecord, anomaly_for
 from processor.processors.retry_detect.config import RetryDetectConfig
-from processor.stream.enrich import PREFIX, add_attributes, record_fields
+from processor.stream.enrich import PREFIX, enrich, record_fields
 from processor.stream.retries import RetryInfo, detect
 from processor.stream.work import works
 
@@ -38,7 +38,7 @@ class RetryDetectProcessor(ComponentBase):
                 values = record_fields(work.record, _ENRICHED)
                 if work.record.partial_attempt_span_id:
                     values[PREFIX + "partial_attempt_span_id"] = work.record.partial_attempt_span_id
-                add_attributes(work.span, values)
+                enrich(batch, work, values)
         await self.next.consume(batch)
 
 

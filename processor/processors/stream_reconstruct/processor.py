@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from processor import wire
 from processor.component import Consumer, CreateSettings
 from processor.conventions.base import Convention, LlmCall, Piece
 from processor.model.batch import Batch, Signal
 from processor.model.otlp_attrs import as_str, find
 from processor.processors.stream_reconstruct.config import StreamReconstructConfig
-from processor.processors.stream_reconstruct.reading import http_attempt, joinable_logs, spans
+from processor.processors.stream_reconstruct.reading import CLAIMS, http_attempt, joinable_logs, spans
 from processor.processors.stream_reconstruct.telemetry import eviction_counters
 from processor.service.background_flush import BackgroundFlush
 from processor.stream.store import TraceStore
@@ -66,7 +69,8 @@ class StreamReconstructProcessor:
     async def consume(self, batch: Batch) -> None:
         now = time.monotonic()
         if batch.signal is Signal.TRACES:
-            self._read_spans(batch, now)
+            if batch.may_hold(CLAIMS):  # ordinary spans only: nothing to read, nothing decoded
+                self._read_spans(batch, now)
             if self.store.emitter is None and self.emits:
                 self.store.emitter = self  # started without start(), e.g. by hand in a test
             if self.store.emitter is self:
@@ -77,7 +81,13 @@ class StreamReconstructProcessor:
 
     def _read_spans(self, batch: Batch, now: float) -> None:
         store, read, conventions = self.store, self.read, self.conventions
-        for span, resource, scope in spans(batch.request):
+        if batch.decoded:
+            request, copies = batch.request, False
+        else:  # only the spans the index claims are decoded, for reading: their enrichment goes through the batch
+            index = batch.index(CLAIMS)
+            request = ExportTraceServiceRequest.FromString(wire.select_spans(index, index.claimed_rows))
+            copies = True
+        for span, resource, scope in spans(request):
             call = read(span, resource, scope, conventions)
             if call is None:
                 attempt = http_attempt(span)
@@ -94,7 +104,7 @@ class StreamReconstructProcessor:
                 self._join(call, log)
             self._adopt_parent_logs(trace, call)
             if call.piece is Piece.WHOLE:  # a piece is only known whole once joined, in the final record
-                batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span))
+                batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span, span_is_copy=copies))
 
     def _join_logs(self, request: Any, now: float) -> None:
         for log in joinable_logs(request):

@@ -7,7 +7,9 @@ from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from processor.conventions.common import LLM_KEY_PREFIXES
 from processor.stream.work import HttpAttempt
+from processor.wire import Claims
 
 _CLIENT = Span.SPAN_KIND_CLIENT
 _ERROR = Status.STATUS_CODE_ERROR
@@ -16,6 +18,11 @@ _HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _URL_KEYS = frozenset({"url.full", "http.url"})
 #: Paths of LLM APIs: an HTTP attempt to one is a provider call (OpenAI-compatible chat, completions, responses).
 _LLM_PATHS = ("/chat/completions", "/completions", "/responses", "/messages")
+
+
+#: The spans this processor reads (`read_llm_call` looks only at spans with an LLM key, `http_attempt` at HTTP client
+#: spans with a parent): a batch of bytes whose index claims none of them is passed on unread.
+CLAIMS = Claims(key_prefixes=LLM_KEY_PREFIXES, http_client=True)
 
 
 def spans(request: Any) -> Iterator[tuple[Any, Any, Any]]:

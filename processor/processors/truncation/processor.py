@@ -9,7 +9,7 @@ from processor.component import ComponentBase, Consumer, CreateSettings
 from processor.model.batch import Batch
 from processor.model.records import StreamAnomaly, StreamRecord, anomaly_for
 from processor.processors.truncation.config import TruncationConfig
-from processor.stream.enrich import add_attributes, record_fields
+from processor.stream.enrich import enrich, record_fields
 from processor.stream.outcome import ABORTED, TRUNCATED, Outcome, classify_outcome, finish_reason
 from processor.stream.work import works
 
@@ -41,7 +41,7 @@ class TruncationProcessor(ComponentBase):
                 reason = finish_reason(work.call)
                 if reason is not None:
                     values[FINISH_REASONS] = [reason]
-                add_attributes(work.span, values)
+                enrich(batch, work, values)
         await self.next.consume(batch)
 
 

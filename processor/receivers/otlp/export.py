@@ -22,9 +22,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from processor import wire
 from processor.component import CreateSettings, Reservation
 from processor.errors import PermanentError, RejectedSpans, RequestTooLarge, RetryableError
-from processor.model.batch import REQUEST_TYPES, Batch, Signal, count_items, span_keys
+from processor.model.batch import REQUEST_TYPES, Batch, Signal, span_keys
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.retry_delay import RetryDelay
 from processor.receivers.otlp.validate import drop_invalid
@@ -44,20 +45,26 @@ _REJECTED_FIELD = {Signal.TRACES: "rejected_spans", Signal.LOGS: "rejected_log_r
 _ITEMS = {Signal.TRACES: "spans and span events", Signal.LOGS: "log records", Signal.METRICS: "data points"}
 
 
-def request_items(signal: Signal, request: Any) -> int:
+def request_items(batch: Batch) -> int:
     """The items of a request as max_request_items counts them: the pipeline walks each span event as it walks a
     span (chunk events are most of an LLM span), so they count too."""
-    if signal is not Signal.TRACES:
-        return count_items(signal, request)
+    if batch.signal is not Signal.TRACES:
+        return batch.item_count()
+    if not batch.decoded:
+        index = batch.index()
+        return len(index) + sum(index.event_count)
     return sum(len(ss.spans) + sum(len(span.events) for span in ss.spans)
-               for rs in request.resource_spans for ss in rs.scope_spans)
+               for rs in batch.request.resource_spans for ss in rs.scope_spans)
 
 
-def decode_protobuf(signal: Signal, body: bytes) -> Any:
-    """A binary export request; a corrupt one (or one nested past protobuf's depth limit) is INVALID_ARGUMENT."""
+def decode_protobuf(signal: Signal, body: bytes) -> Batch:
+    """A binary export request; a corrupt one (or one nested past protobuf's depth limit) is INVALID_ARGUMENT.
+    Spans stay bytes, read by the wire core's index (processor.wire); logs and metrics are decoded."""
     try:
-        return REQUEST_TYPES[signal].FromString(body)
-    except DecodeError as exc:
+        if signal is Signal.TRACES:
+            return Batch.of_bytes(body, wire.scan_traces(body))
+        return Batch(signal, REQUEST_TYPES[signal].FromString(body))
+    except (DecodeError, wire.WireError) as exc:
         raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
 
 
@@ -66,7 +73,7 @@ class Decoder:
     """How a transport turns a body into a request, and how much memory that takes per body byte: the estimate a
     pipeline reserves (Refusing.reserve, memory_limiter) once the body has arrived and before it is decoded."""
 
-    decode: Callable[[Signal, bytes], Any]
+    decode: Callable[[Signal, bytes], Batch]
     decoded_bytes_per_byte: float
 
     def estimate(self, body_size: int) -> int:
@@ -134,9 +141,9 @@ class ExportHandler:
                 self.reading -= 1
 
     @contextlib.contextmanager
-    def admitted(self, signal: Signal, transport: str, body: bytes, decoder: Decoder) -> Iterator[Any]:
+    def admitted(self, signal: Signal, transport: str, body: bytes, decoder: Decoder) -> Iterator[Batch]:
         """Takes one of the `max_in_flight` places for a request whose body has arrived, decodes the body and yields
-        the request; the place is held until the request has been answered. UNAVAILABLE/503 with a delay when every
+        its batch; the place is held until the request has been answered. UNAVAILABLE/503 with a delay when every
         place is taken. gRPC calls it on its own thread (loop_thread.py), HTTP on the pipeline's: the count is
         shared under a lock."""
         with self._lock:
@@ -152,21 +159,21 @@ class ExportHandler:
             with self._lock:
                 self.in_flight -= 1
 
-    def _decode(self, signal: Signal, transport: str, body: bytes, decoder: Decoder) -> Any:
+    def _decode(self, signal: Signal, transport: str, body: bytes, decoder: Decoder) -> Batch:
         """Decodes within the pipeline's budget: the memory decoding takes is reserved first (RESOURCE_EXHAUSTED/413
         for a request that could never fit, UNAVAILABLE/503 for one that does not fit now), then the request may
         hold at most max_items items (413). Both are asked of the body's bytes, not of how they are decoded."""
         reservation = self._reserve(signal, transport, decoder.estimate(len(body)))
         try:
-            request = decoder.decode(signal, body)
+            batch = decoder.decode(signal, body)
         finally:
             if reservation is not None:
                 reservation.release()
-        if self.max_items is not None and (items := request_items(signal, request)) > self.max_items:
-            self._counters[signal][1].labels(self.receiver, transport).inc(count_items(signal, request))
+        if self.max_items is not None and (items := request_items(batch)) > self.max_items:
+            self._counters[signal][1].labels(self.receiver, transport).inc(batch.item_count())
             raise Failure.too_large(f"the request holds {items} {_ITEMS[signal]}, more than max_request_items "
                                     f"({self.max_items}) of receiver {self.receiver}; send smaller requests")
-        return request
+        return batch
 
     def _reserve(self, signal: Signal, transport: str, decoded_bytes: int) -> Reservation | None:
         try:
@@ -197,10 +204,10 @@ class ExportHandler:
         return Failure.unavailable("not yet delivered downstream when the client's deadline came (the Kafka broker "
                                    "may be unreachable); retry later", self.retry_delay.next(BUSY_RETRY_AFTER_S))
 
-    async def export(self, signal: Signal, request: Any, transport: str, received_ns: int | None = None,
+    async def export(self, signal: Signal, batch: Batch, transport: str, received_ns: int | None = None,
                      answer_within: float | None = None) -> Any:
-        """Hand `request` on; returns the Export<Signal>ServiceResponse or raises Failure. Call it in `admitted`,
-        after `check`.
+        """Hand `batch` (what `admitted` yielded) on; returns the Export<Signal>ServiceResponse or raises Failure.
+        Call it in `admitted`, after `check`.
 
         `received_ns` (time.monotonic_ns()) is when the request arrived, before decoding; default now.
         `answer_within` (seconds; the client's deadline, when it sent one) bounds the wait for downstream, which
@@ -209,20 +216,22 @@ class ExportHandler:
         """
         received_ns = received_ns or time.monotonic_ns()
         accepted, refused = (c.labels(self.receiver, transport) for c in self._counters[signal])
-        rejected, reason = drop_invalid(signal, request)
+        rejected, reason = drop_invalid(batch)
         refused.inc(rejected)
-        items = count_items(signal, request)
+        items = batch.item_count()
         if items:
+            own_keys = _own_span_keys(batch)
+            batch.received_ns = [received_ns]
             try:
                 async with asyncio.timeout(answer_within) as deadline:
-                    await self.next.consume(Batch(signal, request, received_ns=[received_ns]))
+                    await self.next.consume(batch)
             except TimeoutError as exc:
                 refused.inc(items)
                 if not deadline.expired():
                     raise self._failure(exc) from exc
                 raise self.undelivered_at_deadline() from exc
             except RejectedSpans as exc:  # some spans refused by name (too large for Kafka): the rest were taken
-                mine = len(exc.spans & span_keys(request.resource_spans))
+                mine = len(exc.spans & own_keys())
                 refused.inc(mine)
                 accepted.inc(items - mine)
                 if mine >= items:
@@ -255,3 +264,15 @@ class ExportHandler:
             return Failure.unimplemented(str(exc))
         self.log.exception("unexpected error from the pipeline; answering retryable")
         return Failure.unavailable(f"internal error downstream: {exc}", self.retry_delay.next(BUSY_RETRY_AFTER_S))
+
+
+def _own_span_keys(batch: Batch) -> Callable[[], set[tuple[bytes, bytes]]]:
+    """The span keys of this request, asked for only when downstream refused some spans by name: the batch processor
+    may have merged other requests into `batch` by then, while the bytes and their index stay as they came."""
+    if batch.signal is not Signal.TRACES:
+        return set
+    if not batch.decoded:
+        index = batch.index()
+        return lambda: {(index.trace_id(row), index.span_id(row)) for row in range(len(index))}
+    keys = span_keys(batch.request.resource_spans)
+    return lambda: keys

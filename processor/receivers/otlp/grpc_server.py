@@ -137,14 +137,14 @@ class GrpcReceiver:
         self.handler.check(signal, _TRANSPORT)
         self._answer_within(context)
         body = await self._read(messages)
-        with self.handler.admitted(signal, _TRANSPORT, body, PROTOBUF_DECODER) as request:
+        with self.handler.admitted(signal, _TRANSPORT, body, PROTOBUF_DECODER) as batch:
             answer_within = self._answer_within(context)
             # Bounded here too: the pipeline's own timer fires only when its loop gets a turn, and a long turn (a
             # garbage collection, a batch) at the deadline left the client to time out (DEADLINE_EXCEEDED).
             try:
                 async with asyncio.timeout(answer_within):
                     return await on_loop(self._pipeline_loop, self.handler.export(
-                        signal, request, _TRANSPORT, received_ns, answer_within))
+                        signal, batch, _TRANSPORT, received_ns, answer_within))
             except TimeoutError:
                 raise self.handler.undelivered_at_deadline() from None
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from processor.model import otlp_json
-from processor.model.batch import Signal
+from processor.model.batch import Batch, Signal
 from processor.receivers.otlp.body import announced_size, read_body
 from processor.receivers.otlp.config import HttpConfig
 from processor.receivers.otlp.export import PROTOBUF_DECODER, Decoder, ExportHandler
@@ -31,9 +31,9 @@ class Codec:
     encode: Callable[[Message], bytes]
 
 
-def _decode_json(signal: Signal, body: bytes) -> Any:
+def _decode_json(signal: Signal, body: bytes) -> Batch:
     try:
-        return otlp_json.decode(signal, body)
+        return Batch(signal, otlp_json.decode(signal, body))
     except otlp_json.OtlpJsonError as exc:
         raise Failure.invalid(str(exc)) from None
 

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from processor.model.batch import Signal
+from processor import wire
+from processor.model.batch import Batch, Signal
 
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
 
 
-def drop_invalid(signal: Signal, request: Any) -> tuple[int, str]:
-    """Remove invalid spans or log records from `request` in place; returns (how many, why)."""
+_SPAN_RULE = "trace_id must be 16 bytes and span_id 8 bytes, neither all zero; parent_span_id empty or 8 bytes"
+
+
+def drop_invalid(batch: Batch) -> tuple[int, str]:
+    """Remove invalid spans or log records from the batch; returns (how many, why). Spans held as bytes are
+    judged by the wire core's index (its VALID flag is this module's rule) and dropped by its writer."""
+    signal = batch.signal
     if signal is Signal.TRACES:
-        dropped = sum(_drop(ss.spans, _span_ok) for rs in request.resource_spans for ss in rs.scope_spans)
-        why = ("trace_id must be 16 bytes and span_id 8 bytes, neither all zero; parent_span_id empty or 8 bytes")
-        return dropped, f"dropped {dropped} span(s) with invalid ids: {why}" if dropped else ""
+        if not batch.decoded:
+            index = batch.index()
+            bad = index.invalid_rows()
+            if bad:
+                batch.replace_data(wire.drop_spans(index, bad))
+            dropped = len(bad)
+        else:
+            request = batch.request
+            dropped = sum(_drop(ss.spans, _span_ok) for rs in request.resource_spans for ss in rs.scope_spans)
+        return dropped, f"dropped {dropped} span(s) with invalid ids: {_SPAN_RULE}" if dropped else ""
     if signal is Signal.LOGS:
+        request = batch.request
         dropped = sum(_drop(sl.log_records, _log_ok) for rl in request.resource_logs for sl in rl.scope_logs)
         why = "trace_id must be empty or 16 bytes, span_id empty or 8 bytes"
         return dropped, f"dropped {dropped} log record(s) with invalid ids: {why}" if dropped else ""
