@@ -10,6 +10,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from processor import wire
 from processor.errors import SpanKey
 from processor.exporters.kafka.config import KafkaExporterConfig
+from processor.exporters.kafka.decoded_by_trace import encode_by_trace
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.split import by_trace, fit
 from processor.kafka import headers as h
@@ -57,7 +58,7 @@ class RecordEncoder:
 
     def _spans(self, batch: Batch) -> list[OutgoingRecord]:
         if self.partition_by_trace_id and self.encode_spans is _serialize:
-            return self._spans_by_trace(batch.index())
+            return self._spans_by_trace(batch.index()) if not batch.decoded else self._spans_of_request(batch.request)
         request = batch.request
         if self.partition_by_trace_id:
             keyed = [(trace_id.hex().encode(), part) for trace_id, part in by_trace(request).items()]
@@ -85,6 +86,19 @@ class RecordEncoder:
             pieces = wire.scan_traces(part.data)
             out += [OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers, count)
                     for data, count in wire.split(pieces, range(len(pieces)), self.limit)]
+        return out
+
+    def _spans_of_request(self, request) -> list[OutgoingRecord]:
+        """The same from a decoded request: each span serialized once (decoded_by_trace.py)."""
+        out = []
+        for trace_id, (data, count) in encode_by_trace(request).items():
+            key = trace_id.hex().encode()
+            if len(data) <= self.limit:
+                out.append(OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers, count))
+                continue
+            pieces = wire.scan_traces(data)
+            out += [OutgoingRecord("spans", self.topics.spans, key, piece, self.spans_headers, spans)
+                    for piece, spans in wire.split(pieces, range(len(pieces)), self.limit)]
         return out
 
     def fits(self, record: OutgoingRecord) -> bool:
