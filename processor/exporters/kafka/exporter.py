@@ -20,20 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-import weakref
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from processor.component import ComponentBase, CreateSettings
 from processor.errors import RejectedSpans, RetryableError
+from processor.exporters.exporterhelper.sending import SendingQueue
 from processor.exporters.kafka.config import KafkaExporterConfig
 from processor.exporters.kafka.dead_letter import DeadLetter
-from processor.exporters.kafka.disklog import DiskLog
 from processor.exporters.kafka.encode import RecordEncoder
-from processor.exporters.kafka.queue import Delivery, SendQueue
-from processor.exporters.kafka.record import OutgoingRecord, items_by_kind
+from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.sender import Sender
 from processor.exporters.kafka.undeliverable import Undeliverable
 from processor.kafka import embedded
@@ -44,33 +39,6 @@ from processor.model.batch import Batch
 from processor.service.fanout import raise_combined
 from processor.service.telemetry import shared_counter
 
-_redelivered: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
-
-
-def redelivered_counter(registry: CollectorRegistry) -> Counter:
-    """One counter per telemetry registry, however many kafka exporters share it."""
-    if registry not in _redelivered:
-        _redelivered[registry] = Counter(
-            "tokenstream_exporter_redelivered_records",
-            "Records sent again (after a retriable failure, or read back from the on-disk queue at start); "
-            "the topic may hold them twice.", ["exporter", "kind"], registry=registry)
-    return _redelivered[registry]
-
-
-_receipt_to_ack: weakref.WeakKeyDictionary[CollectorRegistry, Histogram] = weakref.WeakKeyDictionary()
-#: Fine below 100 ms, where the latency target lies; quantiles are read from these buckets (bench/latency.py).
-RECEIPT_TO_ACK_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.125, 0.15,
-                          0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30)
-
-
-def receipt_to_ack_histogram(registry: CollectorRegistry) -> Histogram:
-    if registry not in _receipt_to_ack:
-        _receipt_to_ack[registry] = Histogram(
-            "tokenstream_exporter_receipt_to_ack_seconds",
-            "From the receiver getting a request to the broker acknowledging every record made from it.",
-            ["exporter"], registry=registry, buckets=RECEIPT_TO_ACK_BUCKETS)
-    return _receipt_to_ack[registry]
-
 
 class KafkaExporter(ComponentBase):
     def __init__(self, settings: CreateSettings, config: KafkaExporterConfig) -> None:
@@ -78,22 +46,17 @@ class KafkaExporter(ComponentBase):
         self.id = str(settings.id)
         self.log: logging.Logger = settings.logger
         telemetry = settings.telemetry
-        self.sent, self.failed, self.dropped = telemetry.exporter_sent, telemetry.exporter_failed, \
-            telemetry.exporter_dropped
-        self.latency = telemetry.export_latency.labels(self.id)
-        self.redelivered = redelivered_counter(telemetry.registry)
-        self.receipt_to_ack = receipt_to_ack_histogram(telemetry.registry).labels(self.id)
-        size_gauge = telemetry.queue_size.labels(self.id)
-        self.capacity_gauge = telemetry.queue_capacity.labels(self.id)
         queue_config = config.sending_queue
-        self.queue = SendQueue(queue_config.queue_size, block=queue_config.when_full == "block",
-                               on_size=size_gauge.set)
+        storage = queue_config.storage
+        self.sending = SendingQueue(self.id, telemetry, name="kafka", peer="the broker", noun="records",
+                                    capacity=queue_config.queue_size, block=queue_config.when_full == "block",
+                                    storage=storage.directory if storage is not None else None,
+                                    record_type=OutgoingRecord, log=self.log)
         self.encoder = RecordEncoder(config)
         self.kept = shared_counter(telemetry.registry, "tokenstream_exporter_dead_letter_records",
                                    "Records (spans for a spans record, else 1) Kafka will never take, written to the "
                                    "exporter's dead-letter file instead; also counted as send_failed.",
                                    ["exporter", "kind"])
-        self.disk: DiskLog | None = None
         self.undeliverable: Undeliverable | None = None
         self._keeping: set[asyncio.Task] = set()
         self.sender: Sender | None = None
@@ -112,8 +75,7 @@ class KafkaExporter(ComponentBase):
         await check_login(config, self.bootstrap, f"exporters::{self.id}", min(config.request_timeout, 10.0))
         if config.create_topics is not None:
             await self._create_topics(client_kwargs)
-        storage = config.sending_queue.storage
-        queue_directory = Path(storage.directory) / self.id.replace("/", "_") if storage is not None else None
+        queue_directory = self.sending.directory
         dead_letter = None
         if config.dead_letter is not None or queue_directory is not None:
             path = Path(config.dead_letter.path) if config.dead_letter else queue_directory / "dead-letter.jsonl"
@@ -121,24 +83,14 @@ class KafkaExporter(ComponentBase):
             dead_letter = DeadLetter(path, max_size=limit, exporter=self.id)
             await asyncio.to_thread(dead_letter.open)
         self.undeliverable = Undeliverable(self.id, self.encoder, config.max_message_bytes, dead_letter,
-                                           failed=self.failed, kept=self.kept, log=self.log)
-        if queue_directory is not None:
-            self.disk = DiskLog(queue_directory, log=self.log)
-            recovered = await asyncio.to_thread(self.disk.open)
-            if recovered:
-                self.log.info("kafka: re-sending %d records left in the queue at %s", len(recovered),
-                              self.disk.directory)
-                for record in recovered:
-                    self.redelivered.labels(self.id, record.kind).inc(record.items)
-                self.queue.add_recovered(len(recovered))
-                self.queue.put(recovered)
-        self.capacity_gauge.set(config.sending_queue.queue_size)
-        self.sender = Sender(self.queue, self._producer_kwargs(client_kwargs), config.retry,
-                             retry_forever=self.disk is not None, explain=self._explain, settle=self._settle,
-                             on_resend=self._on_resend, log=self.log)
+                                           failed=self.sending.failed, kept=self.kept, log=self.log)
+        await self.sending.open()
+        self.sender = Sender(self.sending.queue, self._producer_kwargs(client_kwargs), config.retry,
+                             retry_forever=self.sending.disk is not None, explain=self._explain,
+                             settle=self._settle, on_resend=self.sending.resent, log=self.log)
         self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
         self.log.info("kafka exporter sending to %s (%s; %s)", ",".join(self.bootstrap),
-                      "persistent queue" if self.disk else "in-memory queue",
+                      "persistent queue" if self.sending.disk else "in-memory queue",
                       f"dead-letter file {dead_letter.path}" if dead_letter else "no dead-letter file")
 
     def _explain(self, error: BaseException) -> BaseException:
@@ -188,44 +140,19 @@ class KafkaExporter(ComponentBase):
         raise_combined([rejection for rejection in rejections if rejection is not None])
 
     async def _send(self, batch: Batch, records: list[OutgoingRecord]) -> None:
-        if not await self.queue.reserve(len(records)):
-            for kind, items in items_by_kind(records).items():
-                self.dropped.labels(self.id, kind).inc(items)
-            return
-        delivery = None
-        try:
-            now = time.monotonic()
-            for record in records:
-                record.enqueued_at = now
-            if self.disk is not None:
-                await self.disk.append(records)
-            else:
-                delivery = Delivery(len(records))
-                for record in records:
-                    record.delivery = delivery
-        except BaseException as exc:
-            self.queue.finish(len(records))
-            if isinstance(exc, OSError):
-                raise RetryableError(f"kafka: cannot write the on-disk queue: {exc}") from exc
-            raise
-        self.queue.put(records)
+        delivery = await self.sending.send(records)
         if delivery is None:
             return
-        await delivery.wait()
-        acked = time.monotonic_ns()
-        for received in batch.received_ns:
-            self.receipt_to_ack.observe((acked - received) / 1e9)
+        self.sending.acknowledged(batch)
         if (rejection := self.undeliverable.rejection(delivery.refused)) is not None:
             raise rejection
 
     def _settle(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
         """`record` leaves the queue: acknowledged (error None), past the retry deadline, or refused for good."""
         if error is None:
-            self.sent.labels(self.id, record.kind).inc(record.items)
-            if record.enqueued_at is not None:
-                self.latency.observe(time.monotonic() - record.enqueued_at)
+            self.sending.delivered(record, record.items)
         elif retryable:
-            self.failed.labels(self.id, record.kind).inc(record.items)
+            self.sending.failed.labels(self.id, record.kind).inc(record.items)
             self.log.error("kafka: %d %s not delivered to %s: %s: %s", record.items, record.kind, record.topic,
                            type(error).__name__, error)
         else:
@@ -233,51 +160,37 @@ class KafkaExporter(ComponentBase):
             self._keeping.add(task)
             task.add_done_callback(self._keeping.discard)
             return
-        self._release(record, error, retryable)
+        self.sending.finish(record, error, retryable=retryable, segment=record.segment)
 
     async def _refused_for_good(self, record: OutgoingRecord, error: BaseException) -> None:
         """Such a record leaves the queue (and the disk) only once the dead-letter file holds it."""
         try:
             await self.undeliverable.keep_refused(record, error)
         finally:
-            self._release(record, error, False)
-
-    def _release(self, record: OutgoingRecord, error: BaseException | None, retryable: bool) -> None:
-        if record.segment is not None and self.disk is not None:
-            self.disk.release(record.segment)
-        if isinstance(record.delivery, Delivery):
-            record.delivery.settle(record, error, retryable=retryable)
-        self.queue.finish()
-
-    def _on_resend(self, record: OutgoingRecord) -> None:
-        self.redelivered.labels(self.id, record.kind).inc(record.items)
+            self.sending.finish(record, error, retryable=False, segment=record.segment)
 
     async def shutdown(self) -> None:
         try:
             if self._task is not None:
                 await self._drain()
         finally:
-            if self.disk is not None:
-                self.disk.close()
+            self.sending.close()
             if self._uses_embedded:
                 self._uses_embedded = False
                 await embedded.release_shared()
 
     async def _drain(self) -> None:
-        self.queue.close()
-        flushed = await self.queue.wait_empty(self.config.flush_timeout)
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        flushed = await self.sending.stop(self._task, self.config.flush_timeout)
         self._task = None
         await self.sender.close(timeout=5.0 if flushed else 1.0)
         if self._keeping:  # records refused for good on their way to the dead-letter file
             await asyncio.gather(*self._keeping, return_exceptions=True)
-        left = self.queue.unsent()
-        if left or self.queue.size:
-            where = "they stay in the on-disk queue and are sent on the next start" if self.disk else "they are lost"
-            self.log.warning("kafka: %d records not acknowledged by the broker at shutdown; %s", self.queue.size,
-                             where)
-        if self.disk is None:
+        queue = self.sending.queue
+        left = queue.unsent()
+        if left or queue.size:
+            self.log.warning("kafka: %d records not acknowledged by the broker at shutdown; %s", queue.size,
+                             self.sending.left_behind())
+        if self.sending.disk is None:
             for record in left:
                 self._settle(record, RetryableError("kafka exporter shut down"), True)
         self.sender = None

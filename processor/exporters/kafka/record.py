@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from collections import Counter
 from dataclasses import dataclass, field
 
 KINDS = ("spans", "streams", "anomalies", "trace_costs")  # append only: the index is on disk
@@ -61,10 +60,3 @@ class OutgoingRecord:
             at += name_len + value_len
         return cls(KINDS[kind], topic, key, data[at:], tuple(headers), items)
 
-
-def items_by_kind(records: list[OutgoingRecord]) -> Counter[str]:
-    """What the counters count, by kind: spans for spans records, else one per record."""
-    tally: Counter[str] = Counter()
-    for record in records:
-        tally[record.kind] += record.items
-    return tally

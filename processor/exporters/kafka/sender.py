@@ -19,8 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from processor.exporters.exporterhelper.queue import SendQueue
 from processor.exporters.kafka.config import RetryConfig
-from processor.exporters.kafka.queue import SendQueue
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.kafka.client import is_retriable
 

@@ -16,9 +16,10 @@ import logging
 from prometheus_client import Counter
 
 from processor.errors import RejectedSpans
+from processor.exporters.exporterhelper.item import items_by_kind
 from processor.exporters.kafka.dead_letter import DeadLetter
 from processor.exporters.kafka.encode import RecordEncoder
-from processor.exporters.kafka.record import OutgoingRecord, items_by_kind
+from processor.exporters.kafka.record import OutgoingRecord
 from processor.exporters.kafka.sender import RefusedBeforeSending
 
 

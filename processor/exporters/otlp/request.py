@@ -1,4 +1,4 @@
-"""One export request on its way out, and its on-disk form for the persistent sending queue (kafka's DiskLog)."""
+"""One export request on its way out, and its on-disk form for the persistent sending queue (exporterhelper)."""
 
 from __future__ import annotations
 

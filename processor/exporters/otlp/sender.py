@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from processor.exporters.kafka.queue import SendQueue
+from processor.exporters.exporterhelper.queue import SendQueue
 from processor.exporters.otlp.config import RetryOnFailureConfig
 from processor.exporters.otlp.outcome import Outcome, Result
 from processor.exporters.otlp.request import QueuedRequest

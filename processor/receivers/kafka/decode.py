@@ -1,4 +1,7 @@
-"""One Kafka record -> the ExportTraceServiceRequest it holds, or the reason it cannot be read.
+"""One Kafka record -> the ExportTraceServiceRequest it holds, scanned, or the reason it cannot be read.
+
+A protobuf record is checked by the wire core's scan (it refuses what upb refuses) and kept as it came: records'
+bytes joined are their requests merged, decoded once per batch. A JSON record is decoded and encoded as protobuf.
 
 The content-type header (written by our kafka exporter) decides the encoding; a record without one (the
 Collector's Kafka exporter writes none) is decoded as the configured `encoding`. A `schema` header naming
@@ -7,12 +10,10 @@ another message (a stream record or anomaly topic read by mistake) is refused ra
 
 from __future__ import annotations
 
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from processor.kafka import headers as h
 from processor.model import otlp_json
 from processor.model.batch import Signal
+from processor.wire import TraceIndex, WireError, scan_traces
 
 _BY_CONTENT_TYPE = {h.PROTOBUF: "otlp_proto", "application/protobuf": "otlp_proto", h.JSON: "otlp_json"}
 
@@ -32,7 +33,8 @@ def encoding_of(record_headers, default: str) -> str:
     return encoding
 
 
-def decode(value: bytes | None, record_headers, default: str) -> ExportTraceServiceRequest:
+def read(value: bytes | None, record_headers, default: str) -> TraceIndex:
+    """The record's request as protobuf bytes (`.buf`) with its index (`len()`: its spans)."""
     if value is None:
         raise UndecodableRecord("the record has no value (a tombstone)")
     schema = h.header(record_headers, h.SCHEMA)
@@ -40,10 +42,10 @@ def decode(value: bytes | None, record_headers, default: str) -> ExportTraceServ
         raise UndecodableRecord(f"schema {schema!r} is not {h.SPANS_SCHEMA}")
     if encoding_of(record_headers, default) == "otlp_json":
         try:
-            return otlp_json.decode(Signal.TRACES, value)
+            value = otlp_json.decode(Signal.TRACES, value).SerializeToString()
         except otlp_json.OtlpJsonError as exc:
             raise UndecodableRecord(str(exc)) from None
     try:
-        return ExportTraceServiceRequest.FromString(value)
-    except DecodeError as exc:
+        return scan_traces(value)
+    except WireError as exc:
         raise UndecodableRecord(f"not an OTLP protobuf ExportTraceServiceRequest: {exc}") from None

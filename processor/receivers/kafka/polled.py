@@ -1,8 +1,9 @@
 """What one poll returned, as the batch handed downstream and the offsets to commit once it was taken.
 
 Records that cannot be decoded are reported once, left out of the batch, and still committed past: a bad
-record must never hold its partition forever. A retry builds the batch again from the records (processors
-change the batch they are given, so a failed attempt's batch is not the original any more).
+record must never hold its partition forever. The good records' bytes are joined (a protobuf merge of their
+requests) and decoded once per attempt: a retry gets a fresh batch (processors change the batch they are given,
+so a failed attempt's batch is not the original any more).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client import CollectorRegistry, Counter
 
-from processor.model.batch import Batch, Signal, count_items
-from processor.receivers.kafka.decode import UndecodableRecord, decode
+from processor.model.batch import Batch, Signal
+from processor.receivers.kafka.decode import UndecodableRecord, read
 
 Records = dict[TopicPartition, list[ConsumerRecord]]
 _undecodable: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
@@ -37,29 +38,24 @@ class PolledBatch:
         #: The group generation (see KafkaReceiver) the records were fetched in.
         self.generation = generation
         self.offsets = {tp: batch[-1].offset + 1 for tp, batch in records.items() if batch}
-        self.encoding = encoding
-        self._good: list[ConsumerRecord] = []
-        self._first: ExportTraceServiceRequest | None = ExportTraceServiceRequest()
+        good: list[bytes] = []
+        self.span_count = 0
         bad: list[tuple[ConsumerRecord, UndecodableRecord]] = []
         for batch in records.values():
             for record in batch:
                 try:
-                    request = decode(record.value, record.headers, encoding)
+                    index = read(record.value, record.headers, encoding)
                 except UndecodableRecord as exc:
                     bad.append((record, exc))
                     continue
-                self._good.append(record)
-                self._first.resource_spans.extend(request.resource_spans)
+                good.append(index.buf)
+                self.span_count += len(index)
         if bad:
             on_undecodable(bad)
-        self.span_count = count_items(Signal.TRACES, self._first)
-        self.record_count = len(self._good)
+        self.record_count = len(good)
+        #: Every good record's request, merged: one encoded ExportTraceServiceRequest.
+        self.data = b"".join(good)
 
     def batch(self) -> Batch:
-        """The batch to hand downstream: the decoded one first, a freshly decoded one for each retry."""
-        request, self._first = self._first, None
-        if request is None:
-            request = ExportTraceServiceRequest()
-            for record in self._good:
-                request.resource_spans.extend(decode(record.value, record.headers, self.encoding).resource_spans)
-        return Batch(Signal.TRACES, request)
+        """The batch to hand downstream, freshly decoded for each attempt."""
+        return Batch(Signal.TRACES, ExportTraceServiceRequest.FromString(self.data))

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from processor.exporters.kafka.disklog import DiskLog, DiskLogError
+from processor.exporters.exporterhelper.disklog import DiskLog, DiskLogError
 from processor.exporters.kafka.record import OutgoingRecord
 
 LOG = logging.getLogger("test.disklog")
@@ -28,14 +28,14 @@ def test_record_round_trips_through_bytes():
 
 
 async def test_unacknowledged_records_come_back_after_reopen(tmp_path):
-    disk = DiskLog(tmp_path, log=LOG)
+    disk = DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord)
     assert disk.open() == []
     records = _records(5)
     await disk.append(records)
     disk.release(records[0].segment)  # one acknowledged; the segment holds the others still
     disk.close()
 
-    again = DiskLog(tmp_path, log=LOG)
+    again = DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord)
     recovered = again.open()
     assert [r.value for r in recovered] == [r.value for r in records]  # at-least-once: the acked one too
     for record in recovered:
@@ -46,7 +46,7 @@ async def test_unacknowledged_records_come_back_after_reopen(tmp_path):
 
 
 async def test_acknowledged_segments_are_deleted_and_the_active_one_reused(tmp_path):
-    disk = DiskLog(tmp_path, log=LOG, segment_bytes=200)
+    disk = DiskLog(tmp_path, log=LOG, segment_bytes=200, record_type=OutgoingRecord)
     disk.open()
     first = _records(3, "a")
     await disk.append(first)
@@ -62,12 +62,12 @@ async def test_acknowledged_segments_are_deleted_and_the_active_one_reused(tmp_p
     await disk.append(third)  # nothing left to send in the active segment: it starts over
     assert sum(p.stat().st_size for p in tmp_path.glob("*.seg")) < 200
     disk.close()
-    assert [r.value for r in DiskLog(tmp_path, log=LOG).open()] == [r.value for r in third]
+    assert [r.value for r in DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord).open()] == [r.value for r in third]
 
 
 @pytest.mark.parametrize("damage", ["torn", "corrupt"])
 async def test_a_torn_or_corrupt_last_frame_is_ignored(tmp_path, damage):
-    disk = DiskLog(tmp_path, log=LOG)
+    disk = DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord)
     disk.open()
     await disk.append(_records(4))
     disk.close()
@@ -77,16 +77,16 @@ async def test_a_torn_or_corrupt_last_frame_is_ignored(tmp_path, damage):
         segment.write_bytes(data[:-7])  # killed in the middle of writing the last frame
     else:
         segment.write_bytes(data[:-3] + b"xyz")
-    recovered = DiskLog(tmp_path, log=LOG).open()
+    recovered = DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord).open()
     assert [r.value for r in recovered] == [r.value for r in _records(4)[:3]]
 
 
 def test_a_directory_in_use_is_refused(tmp_path):
-    first = DiskLog(tmp_path, log=LOG)
+    first = DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord)
     first.open()
     with pytest.raises(DiskLogError, match="in use"):
-        DiskLog(tmp_path, log=LOG).open()
+        DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord).open()
     first.close()
-    second = DiskLog(tmp_path, log=LOG)
+    second = DiskLog(tmp_path, log=LOG, record_type=OutgoingRecord)
     second.open()
     second.close()

@@ -81,7 +81,7 @@ async def test_persistent_queue_survives_an_exporter_restart(harness, restartabl
     expected = {r.span_id for b in batches for r in b.streams}
     records = await consume_records(restartable_kafka.bootstrap, topic, len(expected), settle=1.0)
     assert _span_ids(records) == expected
-    assert await second.queue.wait_empty(10)
+    assert await second.sending.queue.wait_empty(10)
     await harness.stop(second)
     assert not list((tmp_path / "kafka").glob("*.seg"))  # acknowledged records are deleted from disk
 
@@ -95,5 +95,5 @@ async def test_persistent_queue_delivers_during_normal_operation(harness, kafka_
         await exporter.consume(batch)
     records = await consume_records(kafka_bootstrap, topic, 12)
     assert _span_ids(records) == {r.span_id for b in batches for r in b.streams}
-    assert await exporter.queue.wait_empty(10)
+    assert await exporter.sending.queue.wait_empty(10)
     assert harness.value("tokenstream_exporter_sent_records_total", exporter="kafka", kind="streams") == 12

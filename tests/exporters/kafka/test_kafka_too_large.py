@@ -147,7 +147,7 @@ async def test_a_record_the_broker_refuses_after_it_is_on_disk_goes_to_the_dead_
     all_spans(request)[0].name = "refuse-me"
     _broker_refuses(exporter, b"refuse-me")
     await asyncio.wait_for(exporter.consume(Batch(Signal.TRACES, request)), 30)  # on disk: acknowledged
-    assert await exporter.queue.wait_empty(10)
+    assert await exporter.sending.queue.wait_empty(10)
     (line,) = _dead_letters(tmp_path / "q" / "kafka" / "dead-letter.jsonl")
     assert "the broker refused it (RecordTooLargeError" in line["reason"]
     assert span_keys(otlp_json.decode(Signal.TRACES, json.dumps(line["value"]))) == {

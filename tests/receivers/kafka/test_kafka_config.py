@@ -1,15 +1,18 @@
-"""The kafka receiver's config, and decoding one record, without a broker."""
+"""The kafka receiver's config, decoding one record, and merging one poll's records, without a broker."""
 
 from __future__ import annotations
 
 import pytest
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from processor.config.validate import Problems, validate
 from processor.kafka import headers as h
 from processor.model import otlp_json
+from processor.model.batch import Signal, count_items
 from processor.receivers.kafka import KafkaReceiverConfig
-from processor.receivers.kafka.decode import UndecodableRecord, decode
+from processor.receivers.kafka.decode import UndecodableRecord, read
+from processor.receivers.kafka.polled import PolledBatch
 from tests.receivers.kafka.helpers import loadgen_traces
 
 
@@ -49,7 +52,9 @@ REQUEST = loadgen_traces(1)[0][1]
     (otlp_json.encode(REQUEST), [(h.SCHEMA, h.SPANS_SCHEMA.encode())], "otlp_json"),
 ], ids=["proto-by-header", "json-by-header", "proto-by-default", "json-by-default"])
 def test_decodes_by_content_type_else_by_the_configured_encoding(value, headers, default):
-    assert decode(value, headers, default) == REQUEST
+    index = read(value, headers, default)
+    assert ExportTraceServiceRequest.FromString(index.buf) == REQUEST
+    assert len(index) == count_items(Signal.TRACES, REQUEST)
 
 
 @pytest.mark.parametrize(("value", "headers", "reason"), [
@@ -61,11 +66,48 @@ def test_decodes_by_content_type_else_by_the_configured_encoding(value, headers,
 ])
 def test_refuses_what_is_not_a_trace_request(value, headers, reason):
     with pytest.raises(UndecodableRecord, match=reason):
-        decode(value, headers, "otlp_proto")
+        read(value, headers, "otlp_proto")
 
 
 def test_json_ids_are_hex_as_the_collector_writes_them():
-    request = decode(otlp_json.encode(REQUEST), [], "otlp_json")
-    assert isinstance(request, ExportTraceServiceRequest)
+    request = ExportTraceServiceRequest.FromString(read(otlp_json.encode(REQUEST), [], "otlp_json").buf)
     assert request.resource_spans[0].scope_spans[0].spans[0].trace_id == \
         REQUEST.resource_spans[0].scope_spans[0].spans[0].trace_id
+
+
+def _records(topic: str, partition: int, values: list[tuple[bytes | None, list]]) -> list[ConsumerRecord]:
+    return [ConsumerRecord(topic, partition, offset, 0, 0, None, value, None, 0, len(value or b""), headers)
+            for offset, (value, headers) in enumerate(values)]
+
+
+def test_one_poll_is_one_request_merged_in_record_order_and_fresh_for_each_attempt():
+    traces = [request for _, request in loadgen_traces(4, seed=11)]
+    json = [(h.CONTENT_TYPE, h.JSON.encode())]
+    truncated = traces[0].SerializeToString()[:-3]
+    records = {TopicPartition("raw", 0): _records("raw", 0, [(traces[0].SerializeToString(), []),
+                                                             (otlp_json.encode(traces[1]), json),
+                                                             (truncated, []),
+                                                             (None, [])]),
+               TopicPartition("raw", 1): _records("raw", 1, [(traces[2].SerializeToString(), []),
+                                                             (traces[3].SerializeToString(), [])])}
+    skipped = []
+    polled = PolledBatch(records, 3, "otlp_proto", skipped.extend)
+
+    assert [(record.partition, record.offset) for record, _ in skipped] == [(0, 2), (0, 3)]
+    assert "not an OTLP protobuf" in str(skipped[0][1]) and "tombstone" in str(skipped[1][1])
+    assert polled.offsets == {TopicPartition("raw", 0): 4, TopicPartition("raw", 1): 2}
+    assert (polled.record_count, polled.span_count) == (4, sum(count_items(Signal.TRACES, t) for t in traces))
+    expected = ExportTraceServiceRequest()
+    for request in traces:
+        expected.resource_spans.extend(request.resource_spans)
+    first, retry = polled.batch(), polled.batch()
+    assert first.request == expected and retry.request == expected
+    first.request.resource_spans[0].scope_spans[0].spans[0].name = "changed by a processor"
+    assert retry.request == expected and polled.batch().request == expected
+
+
+def test_a_poll_of_undecodable_records_only_has_no_spans():
+    polled = PolledBatch({TopicPartition("raw", 0): _records("raw", 0, [(b"\xff\xff\xff", [])])}, 1, "otlp_proto",
+                         lambda bad: None)
+    assert (polled.record_count, polled.span_count) == (0, 0)
+    assert polled.batch().request == ExportTraceServiceRequest()

@@ -1,12 +1,10 @@
-"""The bounded sending queue: records handed over and not yet acknowledged (or failed) by the broker.
+"""The bounded sending queue: records (kafka) or requests (otlp) handed over and not yet acknowledged (or failed).
 
 `size` counts every such record: waiting to be sent, in flight, or waiting for a retry. A caller
 reserves room first (`reserve`): with `block` it waits for room, with `drop_newest` it is told no.
 A reservation larger than the whole capacity is let in when the queue is empty, so it cannot wait
-forever. Everything runs on the event loop; aiokafka's delivery callbacks call `finish` and `retry`.
-
-The otlp exporters queue their requests here too: a queued item is any object (`OutgoingRecord` here), and
-`name`/`peer` only word the errors.
+forever. Everything runs on the event loop; the senders' answers call `finish` and `retry`.
+`name` and `peer` only word the errors.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 from processor.errors import RetryableError
-from processor.exporters.kafka.record import OutgoingRecord
+from processor.exporters.exporterhelper.item import Queued
 
 
 class Delivery:
@@ -31,15 +29,15 @@ class Delivery:
     deadline) fails the whole call, to be sent again.
     """
 
-    def __init__(self, count: int, *, name: str = "kafka", peer: str = "the broker") -> None:
+    def __init__(self, count: int, *, name: str, peer: str) -> None:
         self.name = name
         self.peer = peer
         self.pending = count
         self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.retryable: BaseException | None = None
-        self.refused: list[tuple[OutgoingRecord, BaseException]] = []
+        self.refused: list[tuple[Queued, BaseException]] = []
 
-    def settle(self, record: OutgoingRecord, error: BaseException | None, *, retryable: bool) -> None:
+    def settle(self, record: Queued, error: BaseException | None, *, retryable: bool) -> None:
         if error is not None:
             if retryable:
                 self.retryable = error
@@ -58,15 +56,15 @@ class Delivery:
 
 class SendQueue:
     def __init__(self, capacity: int, *, block: bool, on_size: Callable[[int], None] = lambda _: None,
-                 name: str = "kafka exporter") -> None:
+                 name: str) -> None:
         self.name = name
         self.capacity = capacity
         self.block = block
         self.size = 0
         self.closed = False
         self._on_size = on_size
-        self._ready: deque[OutgoingRecord] = deque()
-        self._delayed: list[tuple[float, int, OutgoingRecord]] = []
+        self._ready: deque[Queued] = deque()
+        self._delayed: list[tuple[float, int, Queued]] = []
         self._order = itertools.count()
         self._event = asyncio.Event()
 
@@ -88,11 +86,11 @@ class SendQueue:
         """Records found on disk at start: they take room without asking (they were accepted before)."""
         self._resize(count)
 
-    def put(self, records: list[OutgoingRecord]) -> None:
+    def put(self, records: list[Queued]) -> None:
         self._ready.extend(records)
         self._notify()
 
-    def retry(self, record: OutgoingRecord, delay: float) -> None:
+    def retry(self, record: Queued, delay: float) -> None:
         heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._order), record))
         self._notify()
 
@@ -100,7 +98,7 @@ class SendQueue:
         """`count` reserved records left the queue: acknowledged, failed for good, or never put."""
         self._resize(-count)
 
-    async def take(self, limit: int) -> list[OutgoingRecord]:
+    async def take(self, limit: int) -> list[Queued]:
         """Up to `limit` records that are due to be sent; waits until there is at least one."""
         while True:
             now = time.monotonic()
@@ -111,7 +109,7 @@ class SendQueue:
             timeout = self._delayed[0][0] - now if self._delayed else None
             await self._changed(timeout)
 
-    def unsent(self) -> list[OutgoingRecord]:
+    def unsent(self) -> list[Queued]:
         """Every record waiting to be sent or retried (not in flight), removed from the queue."""
         records = list(self._ready) + [entry[2] for entry in self._delayed]
         self._ready.clear()

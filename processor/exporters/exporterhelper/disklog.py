@@ -7,8 +7,8 @@ deleted once every record in it is acknowledged by the broker; the segment being
 be sent again (at-least-once). A torn last frame (a crash mid-write) or a bad checksum ends the
 reading of that segment; what follows is ignored, with a warning.
 
-The records are the kafka exporter's by default; another exporter's queue (otlp) passes its own
-`record_type`: anything with `to_bytes()`, `from_bytes(data)` and a `segment` attribute.
+`record_type` is what the exporter queues (kafka's OutgoingRecord, otlp's QueuedRequest): anything with
+`to_bytes()`, `from_bytes(data)` and a `segment` attribute.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import struct
 import zlib
 from pathlib import Path
 
-from processor.exporters.kafka.record import OutgoingRecord
-
 _FRAME = struct.Struct(">II")
 _SUFFIX = ".seg"
 
@@ -33,7 +31,7 @@ class DiskLogError(RuntimeError):
 
 class DiskLog:
     def __init__(self, directory: Path, *, log: logging.Logger, segment_bytes: int = 16 << 20,
-                 record_type: type = OutgoingRecord) -> None:
+                 record_type: type) -> None:
         self.directory = directory
         self.record_type = record_type
         self.segment_bytes = segment_bytes
