@@ -15,8 +15,10 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client import CollectorRegistry, Counter
 
+from processor import wire
 from processor.model.batch import Batch, Signal
 from processor.receivers.kafka.decode import UndecodableRecord, read
+from processor.wire import TraceIndex
 
 Records = dict[TopicPartition, list[ConsumerRecord]]
 _undecodable: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
@@ -39,6 +41,7 @@ class PolledBatch:
         self.generation = generation
         self.offsets = {tp: batch[-1].offset + 1 for tp, batch in records.items() if batch}
         good: list[bytes] = []
+        indexes: list[TraceIndex] = []
         self.span_count = 0
         bad: list[tuple[ConsumerRecord, UndecodableRecord]] = []
         for batch in records.values():
@@ -49,13 +52,20 @@ class PolledBatch:
                     bad.append((record, exc))
                     continue
                 good.append(index.buf)
+                indexes.append(index)
                 self.span_count += len(index)
         if bad:
             on_undecodable(bad)
         self.record_count = len(good)
-        #: Every good record's request, merged: one encoded ExportTraceServiceRequest.
+        #: Every good record's request, merged: one encoded ExportTraceServiceRequest, and its index.
         self.data = b"".join(good)
+        self._index = TraceIndex.concat(indexes) if indexes else None
 
     def batch(self) -> Batch:
-        """The batch to hand downstream, freshly decoded for each attempt."""
-        return Batch(Signal.TRACES, ExportTraceServiceRequest.FromString(self.data))
+        """The batch to hand downstream, fresh for each attempt: the joined bytes, as the otlp receiver hands them
+        on. Decoded instead on the pure-Python path, and when a span's ids are invalid (the edge tier's Collector
+        may have passed one on): the wire core's writers leave such spans out, while a decoded batch carries them."""
+        index = self._index
+        if index is None or wire.IMPLEMENTATION != "native" or index.invalid_rows():
+            return Batch(Signal.TRACES, ExportTraceServiceRequest.FromString(self.data))
+        return Batch.of_bytes(self.data, index)
