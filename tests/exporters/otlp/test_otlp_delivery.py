@@ -11,6 +11,7 @@ import grpc
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from processor import wire
 from processor.errors import PermanentError, RetryableError
 from processor.exporters.otlp.body import request_bytes
 from processor.model.batch import Batch, Signal
@@ -40,6 +41,21 @@ async def test_the_request_arrives_as_the_pipeline_holds_it(harness, backend, tr
         assert headers["content-encoding"] == "gzip"
     assert harness.value(SENT, exporter=_id(transport), kind="spans") == 12
     assert "s3cret" not in repr(exporter.config)  # header values are secrets: never printed
+
+
+async def test_spans_held_as_bytes_leave_as_those_bytes_with_the_enrichment_written_in(harness, backend, transport):
+    """Zero-copy on the wire core: the body is the batch's bytes as the writers left them, never decoded and
+    encoded again through upb."""
+    exporter = await harness.start(transport)
+    received_bytes = make_request(traces=3, spans_per_trace=2).SerializeToString()
+    batch = Batch.of_bytes(received_bytes)
+    index = batch.index()
+    batch.add_span_attributes(index.trace_id(1), index.span_id(1), {"tokenstream.stall_count": 2})
+    enriched = wire.add_attributes(index, {1: {"tokenstream.stall_count": 2}})
+    await asyncio.wait_for(exporter.consume(batch), 10)
+    (received,) = backend.received
+    assert received.body == enriched != received_bytes
+    assert not batch.decoded
 
 
 async def test_logs_go_to_the_logs_service(harness, backend, transport):
