@@ -47,10 +47,3 @@ class RejectedSpans(PermanentError):
 class RequestTooLarge(PermanentError):
     """One request is more than a component can ever take at once (memory_limiter's budget for one request)."""
 
-
-class ConfigError(Exception):
-    """A configuration problem found while building the pipeline; `problems` lists every one."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems

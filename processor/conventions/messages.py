@@ -14,7 +14,6 @@ from processor.conventions.finish import first_reason, normalise
 from processor.model.otlp_attrs import as_int, as_str, as_str_list, attr_map, to_python
 
 CHOICE_EVENT = "gen_ai.choice"
-DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 
 
 def parse_messages(value: Any | None) -> list[dict]:

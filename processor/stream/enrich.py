@@ -47,7 +47,7 @@ def add_attributes(span: Any, values: dict[str, Any]) -> None:
 
 
 def set_value(target: AnyValue, value: Any) -> None:
-    """`target` (an empty AnyValue) set to `value`, as any_value() would make it."""
+    """`target` (an empty AnyValue) set to `value`, as OTLP encodes it (bytes as hex text)."""
     if isinstance(value, bool):
         target.bool_value = value
     elif isinstance(value, int):
@@ -63,22 +63,6 @@ def set_value(target: AnyValue, value: Any) -> None:
             set_value(array.values.add(), item)
     else:
         target.string_value = str(value)
-
-
-def any_value(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(string_value=value.hex())
-    if isinstance(value, list | tuple):
-        result = AnyValue()
-        result.array_value.values.extend(any_value(v) for v in value)
-        return result
-    return AnyValue(string_value=str(value))
 
 
 def record_fields(record: Any, names: tuple[str, ...]) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
 
 from processor.component import ComponentBase, Factory, Kind
 from processor.config.models import ComponentConfig
 from processor.service import registry
+
+if TYPE_CHECKING:  # a runtime package: pytest is the tests' own dependency
+    import pytest
 
 
 class Events(list):

@@ -12,7 +12,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from processor.conventions.base import LlmCall, SpanStatus
 from processor.model.records import StreamRecord
-from processor.stream.enrich import any_value
+from tests.conventions.spans import any_value
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000

@@ -6,9 +6,6 @@ import math
 
 from processor.model.records import StreamRecord
 
-#: Worst first. An `error` outcome (the call failed) is a broken stream to the user, as an abort is.
-CLASSES = ("aborted", "truncated", "stalled", "slow_first_token", "normal")
-
 
 def experience_of(record: StreamRecord, *, slow_ttft: float | None, had_slow_anomaly: bool) -> str:
     has = record.HasField

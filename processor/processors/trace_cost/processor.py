@@ -46,7 +46,13 @@ class TraceCostProcessor:
         await self._emit(self._pop_all())
 
     async def flush(self) -> None:
-        await self._emit(self._pop_all())
+        """Emit every held rollup now (a `Flushable`); raises when downstream refuses, as the contract says: the
+        caller (the kafka receiver, before it gives up its partitions) decides what that means."""
+        rollups = self._pop_all()
+        if rollups:
+            batch = Batch.empty(Signal.TRACES)
+            _attach(batch, rollups)
+            await self.next.consume(batch)
 
     async def consume(self, batch: Batch) -> None:
         now = self.clock()

@@ -14,8 +14,8 @@ from processor.model.batch import Batch, Signal
 from processor.model.records import StreamRecord
 from processor.processors.feedback.config import FeedbackConfig
 from processor.processors.feedback.processor import FeedbackProcessor
-from processor.stream.enrich import any_value
 from processor.testing import SinkConsumer, create_settings
+from tests.conventions.spans import any_value
 
 T0 = 1_700_000_000 * 10**9
 S = 10**9

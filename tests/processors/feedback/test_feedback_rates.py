@@ -15,8 +15,8 @@ from processor.processors.feedback.config import FeedbackConfig
 from processor.processors.feedback.reading import FeedbackReader, thumbs_verdict
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
-from processor.stream.enrich import any_value
 from processor.testing import create_settings
+from tests.conventions.spans import any_value
 from tests.processors.feedback.conftest import (
     T0,
     S,

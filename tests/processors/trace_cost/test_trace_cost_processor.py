@@ -8,13 +8,14 @@ import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from processor.component import Kind
+from processor.errors import RetryableError
 from processor.model.batch import Batch, Signal
 from processor.model.records import StreamRecord
 from processor.processors.trace_cost import factory
 from processor.processors.trace_cost.processor import TraceCostProcessor
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
-from processor.testing import SinkConsumer, create_settings
+from processor.testing import FailingConsumer, SinkConsumer, create_settings
 from tests.stream.builders import MS, T0, llm_span, traces
 from tests.stream.pipeline import default_chain
 
@@ -158,3 +159,13 @@ async def test_over_max_traces_the_oldest_goes_early_and_is_counted():
     assert [c.trace_id[0] for c in rollups(sink)] == [1]
     assert telemetry.registry.get_sample_value("tokenstream_trace_cost_early_traces_total",
                                                {"processor": "trace_cost"}) == 1
+
+
+async def test_flush_raises_what_downstream_raised():
+    """The Flushable contract: the kafka receiver flushes before it gives up its partitions and must hear of a
+    refusal (it used to be logged and swallowed)."""
+    processor = make(SinkConsumer())
+    await consume(processor, record(T1, 1, route="/chat"))
+    processor.next = FailingConsumer(RetryableError("kafka is down"))  # down once the rollup is held
+    with pytest.raises(RetryableError, match="kafka is down"):
+        await processor.flush()
