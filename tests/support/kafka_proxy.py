@@ -27,6 +27,9 @@ class CuttableProxy:
         self._thread.start()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._held: set[asyncio.StreamWriter] = set()
+        self._released = asyncio.Event()
 
     def start(self) -> None:
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(10)
@@ -34,6 +37,14 @@ class CuttableProxy:
     def stop(self) -> None:
         """Stop listening and drop every open connection, as a dead broker or network would."""
         asyncio.run_coroutine_threadsafe(self._cut(), self._loop).result(10)
+
+    def hold(self) -> None:
+        """Keep the broker's answers on the connections open now until `release`; their requests still reach the
+        broker, and new connections are not held (a test's consumer reads what the broker has)."""
+        asyncio.run_coroutine_threadsafe(self._hold(), self._loop).result(10)
+
+    def release(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._release(), self._loop).result(10)
 
     def close(self) -> None:
         self.stop()
@@ -45,7 +56,16 @@ class CuttableProxy:
             self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True,
                                                       ssl=self.ssl_context)
 
+    async def _hold(self) -> None:
+        self._released = asyncio.Event()
+        self._held = set(self._clients)
+
+    async def _release(self) -> None:
+        self._held = set()
+        self._released.set()
+
     async def _cut(self) -> None:
+        await self._release()  # the held answers go nowhere now
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -60,15 +80,19 @@ class CuttableProxy:
             writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
+        self._clients.add(writer)
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if writer in self._held:
+                    await self._released.wait()
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()
         self._writers.discard(writer)
+        self._clients.discard(writer)
 
 
 class FlakyKafka:
@@ -91,6 +115,13 @@ class FlakyKafka:
 
     def start(self) -> None:
         self.proxy.start()
+
+    def hold(self) -> None:
+        """The broker takes requests on the connections open now but its answers wait (CuttableProxy.hold)."""
+        self.proxy.hold()
+
+    def release(self) -> None:
+        self.proxy.release()
 
     def close(self) -> None:
         self.proxy.close()

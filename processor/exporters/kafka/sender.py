@@ -1,10 +1,14 @@
-"""The loop that takes records from the sending queue and hands them to aiokafka.
+"""The loop that takes records from the sending queue and hands them to aiokafka, a batch per partition.
 
-It sends many records before any is acknowledged: each `send` returns a delivery future, and a
-callback settles the record when the broker answers. A retriable failure puts the record back in
-the queue with exponential backoff and jitter; other failures, and a retriable one past
-`max_elapsed_time` (in-memory queue only), settle it as failed. The producer is started lazily and
-again after a failure, so a broker that is down at start-up delays delivery instead of failing it.
+It sends many records before any is acknowledged. Records are appended to one open batch per topic and
+partition (aiokafka's batch API: one delivery future per batch, not one per record as `send` makes); the batch is
+handed to the producer when it is started, lingers there for `linger` as `send`'s batches do, and takes the records
+of later rounds until it is full or the producer takes it. When the broker answers, a callback settles every record
+in it. The partition is the one `send` would choose: the configured partitioner given the key and the topic's
+partitions from the producer's metadata. A retriable failure puts the record back in the queue with exponential
+backoff and jitter; other failures, and a retriable one past `max_elapsed_time` (in-memory queue only), settle it as
+failed. The producer is started lazily and again after a failure, so a broker that is down at start-up delays
+delivery instead of failing it.
 """
 
 from __future__ import annotations
@@ -14,20 +18,25 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from processor.exporters.exporterhelper.queue import SendQueue
 from processor.exporters.kafka.config import RetryConfig
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.kafka.client import is_retriable
+from processor.kafka.partitioner import partition
 
-#: Records taken from the queue per round; aiokafka batches them per partition.
+#: Records taken from the queue per round.
 _ROUND = 1000
 #: At most one "broker unavailable" warning per this many seconds.
 _WARN_EVERY = 10.0
+#: aiokafka's default, when the producer is given none.
+_MAX_REQUEST_SIZE = 1048576
 
 
 class RefusedBeforeSending(Exception):
@@ -35,6 +44,32 @@ class RefusedBeforeSending(Exception):
 
     def __init__(self, error: BaseException) -> None:
         super().__init__(f"{type(error).__name__}: {error}")
+
+
+class _Batch:
+    """One partition's open batch, handed to the producer: the records in it are settled by its one future.
+
+    Records may join it after it was handed over, as `send` adds them to its own open batch: the producer builds
+    a batch's bytes (and closes it) only when it takes it for a request, so a record appended is in what the broker
+    acknowledges, and an append to a closed batch is refused.
+    """
+
+    __slots__ = ("builder", "records", "future")
+
+    def __init__(self, builder: BatchBuilder, record: OutgoingRecord, headers: list) -> None:
+        self.builder = builder
+        # An empty batch takes any record (the size check is _check_size's).
+        builder.append(timestamp=None, key=record.key, value=record.value, headers=headers)
+        self.records = [record]
+        self.future: asyncio.Future | None = None
+
+    def add(self, record: OutgoingRecord, headers: list) -> bool:
+        """False when the batch is full, or the producer took it (it is closed once built) or settled it."""
+        if self.future.done() or self.builder.append(timestamp=None, key=record.key, value=record.value,
+                                                     headers=headers) is None:
+            return False
+        self.records.append(record)
+        return True
 
 
 class Sender:
@@ -51,6 +86,10 @@ class Sender:
         self.explain = explain
         self.log = log
         self.producer: AIOKafkaProducer | None = None
+        #: What `send` would do: the producer's partitioner, and its size check before a record is batched.
+        self.partitioner = producer_kwargs.get("partitioner", partition)
+        self.max_request_size = producer_kwargs.get("max_request_size", _MAX_REQUEST_SIZE)
+        self._open: dict[tuple[str, int], _Batch] = {}
         self._last_warning = 0.0
 
     async def run(self) -> None:
@@ -76,19 +115,51 @@ class Sender:
         return producer
 
     async def _send(self, producer: AIOKafkaProducer, records: list[OutgoingRecord]) -> None:
+        layouts: dict[str, tuple[list[int], list[int]]] = {}  # a topic's partitions, for this round
+        opened = self._open
         for index, record in enumerate(records):
             if record.attempts:
                 self.on_resend(record)
+            topic = record.topic
+            headers = list(record.headers)
             try:
-                future = await producer.send(record.topic, record.value, key=record.key, headers=list(record.headers))
+                if (layout := layouts.get(topic)) is None:
+                    layout = layouts[topic] = await _layout(producer, topic)
+                self._check_size(record, headers)
+                where = (topic, self.partitioner(record.key, *layout))
+                batch = opened.get(where)
+                if batch is None or not batch.add(record, headers):
+                    opened[where] = await self._start_batch(producer, where, record, headers)
             except Exception as exc:  # noqa: BLE001 - classified by failed()
                 if is_retriable(exc):  # the broker is away: the rest of the round would wait as long
                     for pending in records[index:]:
                         self.failed(pending, exc)
                     return
                 self.failed(record, RefusedBeforeSending(exc))
-                continue
-            future.add_done_callback(partial(self._delivered, record))
+
+    def _check_size(self, record: OutgoingRecord, headers: list) -> None:
+        """aiokafka's `send` refuses a record over max_request_size; a batch would take it as its first."""
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value, headers)
+        if size > self.max_request_size:
+            raise MessageSizeTooLargeError(
+                f"The message is {size} bytes when serialized which is larger than the maximum request size you "
+                "have configured with the max_request_size configuration")
+
+    async def _start_batch(self, producer: AIOKafkaProducer, where: tuple[str, int], record: OutgoingRecord,
+                           headers: list) -> _Batch:
+        """A new batch holding `record`, handed to the producer (which waits while the partition's previous batch,
+        full, is still waiting to be sent)."""
+        batch = _Batch(producer.create_batch(), record, headers)
+        topic, partition_ = where
+        batch.future = await producer.send_batch(batch.builder, topic, partition=partition_)
+        batch.future.add_done_callback(lambda future: self._batch_done(batch, future))
+        return batch
+
+    def _batch_done(self, batch: _Batch, future: asyncio.Future) -> None:
+        batch.builder.close()  # settled: no record may join it now
+        records, batch.records = batch.records, []  # the partition's last batch stays open in _open: not them
+        for record in records:
+            self._delivered(record, future)
 
     def _delivered(self, record: OutgoingRecord, future: asyncio.Future) -> None:
         if future.cancelled():
@@ -120,6 +191,7 @@ class Sender:
     async def close(self, timeout: float) -> None:
         """Stop the producer, flushing what it holds for up to `timeout` seconds."""
         producer, self.producer = self.producer, None
+        self._open.clear()  # stop() flushes them; their callbacks settle their records
         if producer is not None:
             try:
                 await asyncio.wait_for(producer.stop(), timeout)
@@ -130,3 +202,10 @@ class Sender:
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:
     with contextlib.suppress(Exception):  # it never started; nothing to flush
         await producer.stop()
+
+
+async def _layout(producer: AIOKafkaProducer, topic: str) -> tuple[list[int], list[int]]:
+    """The partitioner's arguments for `topic`, as `send` gives them: all its partitions and those with a leader
+    (waiting for the topic's metadata first)."""
+    partitions = list(await producer.partitions_for(topic))
+    return partitions, list(producer.client.cluster.available_partitions_for_topic(topic) or ())
