@@ -2,7 +2,8 @@
 
 aiokafka's murmur2 is a byte-by-byte Python loop; with one record per trace it was ~10% of the CPU under
 load (bench/README.md). This one reads the key four bytes at a time and gives the same partition for every
-key, so records land where any Kafka client would put them. One partition needs no hash at all.
+key, so records land where any Kafka client would put them; with the compiled wire core built, its C murmur2 (the
+Python one is then the reference the tests compare it with). One partition needs no hash at all.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ _M = 0x5BD1E995
 _SEED = 0x9747B28C
 
 
-def murmur2(data: bytes) -> int:
+def python_murmur2(data: bytes) -> int:
     length = len(data)
     h = (_SEED ^ length) & _MASK
     words = length // 4
@@ -37,6 +38,16 @@ def murmur2(data: bytes) -> int:
     h = (h * _M) & _MASK
     h ^= h >> 15
     return h
+
+
+def _choose():
+    from processor import wire
+
+    native = wire.native_backend()
+    return native.murmur2 if native is not None and wire.IMPLEMENTATION == "native" else python_murmur2
+
+
+murmur2 = _choose()
 
 
 def partition(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:

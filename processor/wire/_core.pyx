@@ -24,6 +24,7 @@ include "_walk.pxi"
 include "_values.pxi"
 include "_claimed.pxi"
 include "_writers.pxi"
+include "_hash.pxi"
 
 cdef carray.array _U64 = array.array("Q")
 cdef carray.array _U32 = array.array("I")

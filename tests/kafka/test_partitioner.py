@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as reference_murmur2
 
-from processor.kafka.partitioner import murmur2, partition
+from processor import wire
+from processor.kafka.partitioner import partition, python_murmur2
+
+NATIVE = wire.native_backend()
+HASHES = {"python": python_murmur2, **({"compiled": NATIVE.murmur2} if NATIVE is not None else {})}
 
 
-def test_murmur2_matches_the_reference_for_every_key_length():
+@pytest.mark.parametrize("name", sorted(HASHES))
+def test_murmur2_matches_the_reference_for_every_key_length(name):
+    murmur2 = HASHES[name]
     rng = random.Random(7)
     for length in list(range(40)) * 20 + [32] * 500:
         key = rng.randbytes(length)
