@@ -6,7 +6,7 @@ CONFIG ?= pipelines/default.yaml
 
 IMAGE ?= localhost/tokenstream:dev
 
-.PHONY: run test reliability lint bench proto image image-test clean fuzz sanitize golden
+.PHONY: run test test-reference reliability lint bench proto image image-test clean fuzz sanitize golden
 
 # The compiled wire core: a change to its Cython sources reinstalls (pip compiles it with the machine's C compiler).
 WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi)
@@ -33,6 +33,13 @@ test: $(VENV)/.installed-dev
 		|| { echo "the compiled wire core did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-reference
+
+# The stream, receiver and exporter tests again on the wire core's pure-Python reference (the path that runs without
+# a C compiler): both paths must give the same outputs.
+REFERENCE_TESTS := tests/model tests/stream tests/processors tests/receivers tests/exporters tests/golden
+test-reference: $(VENV)/.installed-dev
+	TOKENSTREAM_PURE_PYTHON=1 $(BIN)/python -m pytest -q -m "not slow and not image" $(REFERENCE_TESTS) $(PYTEST_ARGS)
 
 # Re-records tests/data/golden (tests/golden): what the default pipeline's processors make of every real capture.
 # Only for an intended change of what users see; commit the data with that change.
