@@ -106,6 +106,26 @@ class SendingQueue:
         if item.enqueued_at is not None:
             self.latency.observe(time.monotonic() - item.enqueued_at)
 
+    def delivered_all(self, items: list[Queued]) -> None:
+        """`delivered` and `finish` (no error) for every item of a batch the peer took, counted once per kind."""
+        now = time.monotonic()
+        counts: dict[str, int] = {}
+        disk, latency = self.disk, self.latency
+        for item in items:
+            counts[item.kind] = counts.get(item.kind, 0) + item.items
+            if item.enqueued_at is not None:
+                latency.observe(now - item.enqueued_at)
+            if item.segment is not None and disk is not None:
+                disk.release(item.segment)
+            if isinstance(item.delivery, Delivery):
+                item.delivery.settle(item, None, retryable=False)
+        for kind, count in counts.items():
+            sent = self._sent_of.get(kind)
+            if sent is None:
+                sent = self._sent_of[kind] = self.sent.labels(self.exporter, kind)
+            sent.inc(count)
+        self.queue.finish(len(items))
+
     def resent(self, item: Queued) -> None:
         self.redelivered.labels(self.exporter, item.kind).inc(item.items)
 

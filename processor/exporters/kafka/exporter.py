@@ -87,7 +87,8 @@ class KafkaExporter(ComponentBase):
         await self.sending.open()
         self.sender = Sender(self.sending.queue, self._producer_kwargs(client_kwargs), config.retry,
                              retry_forever=self.sending.disk is not None, explain=self._explain,
-                             settle=self._settle, on_resend=self.sending.resent, log=self.log)
+                             settle=self._settle, acknowledged=self._acknowledged, on_resend=self.sending.resent,
+                             log=self.log)
         self._task = asyncio.create_task(self.sender.run(), name=f"kafka sender {self.id}")
         self.log.info("kafka exporter sending to %s (%s; %s)", ",".join(self.bootstrap),
                       "persistent queue" if self.sending.disk else "in-memory queue",
@@ -161,6 +162,10 @@ class KafkaExporter(ComponentBase):
             task.add_done_callback(self._keeping.discard)
             return
         self.sending.finish(record, error, retryable=retryable, segment=record.segment)
+
+    def _acknowledged(self, records: list[OutgoingRecord]) -> None:
+        """A batch the broker acknowledged: `_settle(record, None, False)` for each, the counters touched once."""
+        self.sending.delivered_all(records)
 
     async def _refused_for_good(self, record: OutgoingRecord, error: BaseException) -> None:
         """Such a record leaves the queue (and the disk) only once the dead-letter file holds it."""

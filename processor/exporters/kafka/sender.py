@@ -33,6 +33,8 @@ from processor.kafka.partitioner import partition
 
 #: Records taken from the queue per round.
 _ROUND = 1000
+#: Bytes of key, headers and framing a record's value may be short of max_request_size without being measured.
+_HEADROOM = 4096
 #: At most one "broker unavailable" warning per this many seconds.
 _WARN_EVERY = 10.0
 #: aiokafka's default, when the producer is given none.
@@ -76,12 +78,15 @@ class Sender:
     def __init__(self, queue: SendQueue, producer_kwargs: dict[str, Any], retry: RetryConfig, *,
                  retry_forever: bool, settle: Callable[[OutgoingRecord, BaseException | None, bool], None],
                  on_resend: Callable[[OutgoingRecord], None], log: logging.Logger,
+                 acknowledged: Callable[[list[OutgoingRecord]], None] | None = None,
                  explain: Callable[[BaseException], BaseException] = lambda error: error) -> None:
         self.queue = queue
         self.producer_kwargs = producer_kwargs
         self.retry = retry
         self.retry_forever = retry_forever
         self.settle = settle
+        #: Settles a whole acknowledged batch at once (counters and the queue touched once, not per record).
+        self.acknowledged = acknowledged or (lambda records: [settle(record, None, False) for record in records])
         self.on_resend = on_resend
         self.explain = explain
         self.log = log
@@ -139,6 +144,9 @@ class Sender:
 
     def _check_size(self, record: OutgoingRecord, headers: list) -> None:
         """aiokafka's `send` refuses a record over max_request_size; a batch would take it as its first."""
+        if len(record.value) + _HEADROOM < self.max_request_size and len(record.key or b"") < _HEADROOM // 4 \
+                and sum(len(name) + len(value) for name, value in headers) < _HEADROOM // 4:
+            return  # far below the limit whatever the framing: no need to compute it
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value, headers)
         if size > self.max_request_size:
             raise MessageSizeTooLargeError(
@@ -158,6 +166,9 @@ class Sender:
     def _batch_done(self, batch: _Batch, future: asyncio.Future) -> None:
         batch.builder.close()  # settled: no record may join it now
         records, batch.records = batch.records, []  # the partition's last batch stays open in _open: not them
+        if not future.cancelled() and future.exception() is None:
+            self.acknowledged(records)
+            return
         for record in records:
             self._delivered(record, future)
 

@@ -125,15 +125,15 @@ def _broker_refuses(exporter, marker: bytes) -> None:
     from aiokafka.errors import RecordTooLargeError
 
     sender = exporter.sender
-    delivered = sender._delivered
+    acknowledged = sender.acknowledged
 
-    def answer(record, future):
-        if marker in record.value:
-            sender.failed(record, RecordTooLargeError("the broker's message.max.bytes is smaller"))
-        else:
-            delivered(record, future)
+    def answer(records):
+        for record in records:
+            if marker in record.value:
+                sender.failed(record, RecordTooLargeError("the broker's message.max.bytes is smaller"))
+        acknowledged([record for record in records if marker not in record.value])
 
-    sender._delivered = answer
+    sender.acknowledged = answer
 
 
 async def test_a_record_the_broker_refuses_after_it_is_on_disk_goes_to_the_dead_letter_file(
