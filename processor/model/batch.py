@@ -172,6 +172,8 @@ class Batch:
     def item_count(self) -> int:
         """Spans, log records or metric data points: what the Collector counts as items."""
         if self._data is not None:  # attributes still to be added change no count: any index of each part will do
+            if not self._merged and self._indexes:
+                return len(next(iter(self._indexes.values())))
             return sum(len(self._any_index(indexes, data)) for data, indexes in ((self._data, self._indexes),
                                                                                   *self._merged))
         return count_items(self.signal, self._request)
