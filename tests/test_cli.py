@@ -163,3 +163,47 @@ def test_a_huge_value_is_quoted_by_a_short_prefix_in_every_message(tmp_path):
     lines = result.stderr.splitlines()
     assert len(lines) >= 5 and all(len(line) < 400 for line in lines), max(lines, key=len)[:400]
     assert "999999999" in result.stderr and "(200000 characters)" in result.stderr
+
+
+STREAM_ORDER = textwrap.dedent("""\
+    receivers:
+      otlp:
+        protocols:
+          grpc: {endpoint: "127.0.0.1:4317"}
+    processors:
+      stream_reconstruct: {}
+      cadence: {}
+      slo: {}
+    exporters:
+      debug: {}
+    service:
+      pipelines:
+        traces:
+          receivers: [otlp]
+          processors: [cadence, stream_reconstruct]
+          exporters: [debug]
+        traces/nostream:
+          receivers: [otlp]
+          processors: [slo]
+          exporters: [debug]
+""")
+
+
+def test_a_stream_processor_before_or_without_stream_reconstruct_is_refused_with_the_fix(tmp_path):
+    """Placed there it would see no streamed call and silently do nothing."""
+    path = tmp_path / "order.yaml"
+    path.write_text(STREAM_ORDER)
+    result = tokenstream("validate", "--config", str(path))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        'error: service::pipelines::traces::processors: processor "cadence" works on the streamed calls '
+        "stream_reconstruct reads, but no stream_reconstruct comes before it; list stream_reconstruct first, e.g. "
+        "processors: [memory_limiter, stream_reconstruct, cadence, ...]",
+        'error: service::pipelines::traces/nostream::processors: processor "slo" works on the streamed calls '
+        "stream_reconstruct reads, but this pipeline has no stream_reconstruct; list stream_reconstruct first, e.g. "
+        "processors: [memory_limiter, stream_reconstruct, slo, ...]",
+    ], result.stderr
+    path.write_text(STREAM_ORDER.replace("[cadence, stream_reconstruct]", "[stream_reconstruct, cadence]")
+                    .replace("processors: [slo]", "processors: [stream_reconstruct, slo]"))
+    assert tokenstream("validate", "--config", str(path)).returncode == 0

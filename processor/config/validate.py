@@ -131,6 +131,8 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
         connectors: dict[Kind, list[ComponentID]] = {Kind.RECEIVER: [], Kind.EXPORTER: []}
         ids = {kind: _references(body, kind, signal, path, components, invalid, errors, used, connectors)
                for kind in (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER)}
+        if signal is Signal.TRACES:
+            _check_stream_order(ids[Kind.PROCESSOR], f"{path}::processors", errors)
         if not body.receivers:
             errors.append(f"{path}: has no receivers; list at least one under receivers")
         if not body.exporters:
@@ -153,6 +155,26 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
                 warnings.append(f"{kind.section}::{cut(str(cid))}: {kind.value} {quoted(cid)} is configured but not "
                                 f"used by any {'service::extensions' if kind is Kind.EXTENSION else 'pipeline'}")
     return pipelines
+
+
+#: Processors that work on what stream_reconstruct hands on in a traces pipeline (its work items, stream records):
+#: before it, or without it, they would see nothing and silently do nothing.
+NEEDS_STREAM_RECONSTRUCT = ("cadence", "retry_detect", "truncation", "cost", "content_check", "slo", "reconnect",
+                            "feedback", "trace_cost")
+
+
+def _check_stream_order(processors: list[ComponentID], path: str, errors: list[str]) -> None:
+    seen_reconstruct = False
+    for cid in processors:
+        if cid.type == "stream_reconstruct":
+            seen_reconstruct = True
+        elif cid.type in NEEDS_STREAM_RECONSTRUCT and not seen_reconstruct:
+            where = "no stream_reconstruct comes before it" if any(c.type == "stream_reconstruct"
+                                                                 for c in processors) else \
+                "this pipeline has no stream_reconstruct"
+            errors.append(f"{path}: processor {quoted(cid)} works on the streamed calls stream_reconstruct reads, "
+                          f"but {where}; list stream_reconstruct first, e.g. processors: "
+                          f"[memory_limiter, stream_reconstruct, {cid}, ...]")
 
 
 def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,
