@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The compiled wire core under AddressSanitizer and UBSan (gcc): the wire tests (with many more hypothesis
-# examples) and a replay of the fuzz corpus (`make fuzz` leaves it in build/fuzz), any report fatal.
+# examples), the compiled murmur2 against the reference, and a replay of the fuzz corpus (`make fuzz` leaves it in
+# build/fuzz), any report fatal.
 # The extension is rebuilt with the sanitizers into build/sanitize/, a copy of the tree; the installed one is not
 # touched. Run by `make sanitize`.
 set -euo pipefail
@@ -23,7 +24,7 @@ cd "$OUT/tree"
 echo "sanitized build: $OUT/tree/processor/wire/_core$SUFFIX (LD_PRELOAD=$PRELOAD)"
 env LD_PRELOAD="$PRELOAD" PYTHONPATH=. "$PY" -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY; print(wire.WHY, "from", wire.native_backend().__file__)'
 env LD_PRELOAD="$PRELOAD" PYTHONPATH=. TOKENSTREAM_WIRE_EXAMPLES="$EXAMPLES" "$PY" -m pytest -q -p no:cacheprovider \
-    -o addopts="--import-mode=importlib" --timeout=3600 tests/wire
+    -o addopts="--import-mode=importlib" --timeout=3600 tests/wire tests/kafka/test_partitioner.py
 if [ -d "$ROOT/build/fuzz/corpus" ]; then
   for corpus in "$ROOT"/build/fuzz/corpus/*/; do
     target=$(basename "$corpus")
