@@ -184,13 +184,6 @@ class Batch:
             indexes[NO_CLAIMS] = wire.scan_traces(data)
         return next(iter(indexes.values()))
 
-    def span_keys(self) -> set[tuple[bytes, bytes]]:
-        """(trace id, span id) of every span."""
-        if self._data is not None:
-            index = self.index()
-            return {(index.trace_id(row), index.span_id(row)) for row in range(len(index))}
-        return span_keys(self._request.resource_spans)
-
     def is_empty(self) -> bool:
         return self.item_count() == 0 and not self.streams and not self.anomalies and not self.extra
 

@@ -204,6 +204,11 @@ class TraceIndex(_Index):
             return b""
         return self.ids[row * SPAN_IDS + 24:row * SPAN_IDS + 32]
 
+    def span_keys(self) -> set[tuple[bytes, bytes]]:
+        """(trace id, span id) of every span."""
+        ids, width = self.ids, SPAN_IDS
+        return {(ids[at:at + 16], ids[at + 16:at + 24]) for at in range(0, len(self) * width, width)}
+
     def span_bytes(self, row: int) -> bytes:
         """The Span message's encoding, as received (`Span.FromString` reads it)."""
         return self.buf[self.span_start[row]:self.span_end[row]]

@@ -96,3 +96,11 @@ def test_attributes_added_after_a_decode_for_reading_are_written_into_the_bytes_
     expected = _decoded(REQUESTS[0])
     add_attributes(_spans(expected)[2], VALUES)
     assert _decoded(batch.data) == expected
+
+
+def test_an_index_names_the_same_span_keys_as_the_request():
+    """What a caller's share of a refusal is narrowed to (receiver, batch processor): its own spans."""
+    from processor.model.batch import span_keys
+
+    for data in REQUESTS:
+        assert wire.scan_traces(data).span_keys() == span_keys(_decoded(data).resource_spans)

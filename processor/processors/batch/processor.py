@@ -83,7 +83,7 @@ def _keys(own: TraceIndex | None, pending: Batch, first: int) -> Callable[[], se
     """A caller's span keys: from the index of the bytes it sent (merging never changes them), or, for a decoded
     batch, from its resource entries in the pending request (`first` up to those there now)."""
     if own is not None:
-        return lambda: {(own.trace_id(row), own.span_id(row)) for row in range(len(own))}
+        return own.span_keys
     if pending.signal is not Signal.TRACES:
         return set
     request, last = pending.request, _resources(pending)

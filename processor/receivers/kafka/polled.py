@@ -2,8 +2,8 @@
 
 Records that cannot be decoded are reported once, left out of the batch, and still committed past: a bad
 record must never hold its partition forever. The good records' bytes are joined (a protobuf merge of their
-requests) and decoded once per attempt: a retry gets a fresh batch (processors change the batch they are given,
-so a failed attempt's batch is not the original any more).
+requests) and handed on as a batch of bytes with their indexes concatenated, a fresh batch per attempt
+(processors change the batch they are given, so a failed attempt's batch is not the original any more).
 """
 
 from __future__ import annotations

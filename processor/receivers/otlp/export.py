@@ -274,7 +274,6 @@ def _own_span_keys(batch: Batch) -> Callable[[], set[tuple[bytes, bytes]]]:
     if batch.signal is not Signal.TRACES:
         return set
     if not batch.decoded:
-        index = batch.index()
-        return lambda: {(index.trace_id(row), index.span_id(row)) for row in range(len(index))}
+        return batch.index().span_keys
     keys = span_keys(batch.request.resource_spans)
     return lambda: keys
