@@ -87,10 +87,15 @@ GOOD = textwrap.dedent("""\
 """)
 
 
+def validate_text(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    """`tokenstream validate` on a config file holding `text`."""
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return tokenstream("validate", "--config", str(path))
+
+
 def test_validate_accepts_a_good_config_and_names_it(tmp_path):
-    path = tmp_path / "good.yaml"
-    path.write_text(GOOD)
-    result = tokenstream("validate", "--config", str(path))
+    result = validate_text(tmp_path, GOOD)
     assert result.returncode == 0, result.stderr
     assert "valid (2 pipeline(s))" in result.stdout
 
@@ -191,9 +196,7 @@ STREAM_ORDER = textwrap.dedent("""\
 
 def test_a_stream_processor_before_or_without_stream_reconstruct_is_refused_with_the_fix(tmp_path):
     """Placed there it would see no streamed call and silently do nothing."""
-    path = tmp_path / "order.yaml"
-    path.write_text(STREAM_ORDER)
-    result = tokenstream("validate", "--config", str(path))
+    result = validate_text(tmp_path, STREAM_ORDER)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
@@ -204,6 +207,6 @@ def test_a_stream_processor_before_or_without_stream_reconstruct_is_refused_with
         "stream_reconstruct reads, but this pipeline has no stream_reconstruct; list stream_reconstruct first, e.g. "
         "processors: [memory_limiter, stream_reconstruct, slo, ...]",
     ], result.stderr
-    path.write_text(STREAM_ORDER.replace("[cadence, stream_reconstruct]", "[stream_reconstruct, cadence]")
-                    .replace("processors: [slo]", "processors: [stream_reconstruct, slo]"))
-    assert tokenstream("validate", "--config", str(path)).returncode == 0
+    fixed = STREAM_ORDER.replace("[cadence, stream_reconstruct]", "[stream_reconstruct, cadence]") \
+        .replace("processors: [slo]", "processors: [stream_reconstruct, slo]")
+    assert validate_text(tmp_path, fixed).returncode == 0
