@@ -17,6 +17,7 @@ from processor.component import Kind
 from processor.config.models import ComponentConfig, PipelineConfig, RawConfig, ServiceConfig
 from processor.config.types import ComponentID, cut, quoted, split_endpoint
 from processor.model.batch import Signal
+from processor.processors.stream.migration import is_old_type, migration
 from processor.service import registry
 
 
@@ -45,8 +46,10 @@ MAX_MESSAGE_CHARS = 300
 
 
 class Problems(Exception):
-    def __init__(self, errors: list[str], warnings: list[str]) -> None:
+    def __init__(self, errors: list[str], warnings: list[str], guides: list[str] | None = None) -> None:
+        """`guides`: errors that print a block of config to copy (the stream processor's migration), never cut."""
         errors, warnings = [cut(e, MAX_MESSAGE_CHARS) for e in errors], [cut(w, MAX_MESSAGE_CHARS) for w in warnings]
+        errors += guides or []
         super().__init__("\n".join(errors))
         self.errors = errors
         self.warnings = warnings
@@ -66,12 +69,13 @@ def validate(document: dict[str, Any]) -> Config:
                                         and isinstance(v, dict)})
     invalid: set[tuple[Kind, ComponentID]] = set()
     components = _check_components(raw, errors, invalid)
+    guides = _migrations(raw)
     service = _check_service(raw.service, errors)
     pipelines = _check_pipelines(service, components, invalid, errors, warnings) if service else []
     if service:
         _check_ports(service, components, pipelines, errors)
-    if errors:
-        raise Problems(errors, warnings)
+    if errors or guides:
+        raise Problems(errors, warnings, guides)
     return Config(components, service, pipelines, warnings)
 
 
@@ -90,6 +94,8 @@ def _check_components(raw: RawConfig, errors: list[str],
                 continue
             factory = known.get(cid.type)
             invalid.add((kind, cid))
+            if kind is Kind.PROCESSOR and is_old_type(cid.type):
+                continue  # one message for all of them (_migrations)
             if factory is None:
                 errors.append(f"{path}: unknown {kind.value} type {quoted(cid.type)}{_did_you_mean(cid.type, known)}")
                 continue
@@ -102,6 +108,14 @@ def _check_components(raw: RawConfig, errors: list[str],
             except ValidationError as exc:
                 errors.extend(format_errors(exc, path, factory.config_model))
     return result
+
+
+def _migrations(raw: RawConfig) -> list[str]:
+    """The equivalent `stream:` block, when the config names processors that `stream` replaced."""
+    if not any(is_old_type(str(key).partition("/")[0]) for key in raw.processors):
+        return []
+    pipelines = raw.service.get("pipelines") if isinstance(raw.service, dict) else None
+    return [f"processors: {migration(raw.processors, pipelines if isinstance(pipelines, dict) else {})}"]
 
 
 def _check_service(body: dict[str, Any], errors: list[str]) -> ServiceConfig | None:
@@ -157,24 +171,24 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
     return pipelines
 
 
-#: Processors that work on what stream_reconstruct hands on in a traces pipeline (its work items, stream records):
-#: before it, or without it, they would see nothing and silently do nothing.
-NEEDS_STREAM_RECONSTRUCT = ("cadence", "retry_detect", "truncation", "cost", "content_check", "slo", "reconnect",
-                            "feedback", "trace_cost")
+#: Processors that work on the stream records `stream` emits in a traces pipeline: before it, or without it, they
+#: would see nothing and silently do nothing. (A `batch` before `stream` loses nothing: `stream` reads and enriches
+#: each batch it is given in one step, whatever was merged into it.)
+NEEDS_STREAM = ("slo", "reconnect", "feedback", "trace_cost")
 
 
 def _check_stream_order(processors: list[ComponentID], path: str, errors: list[str]) -> None:
-    seen_reconstruct = False
+    if any(is_old_type(cid.type) for cid in processors):
+        return  # the migration message (_migrations) gives the new list
+    seen_stream = False
     for cid in processors:
-        if cid.type == "stream_reconstruct":
-            seen_reconstruct = True
-        elif cid.type in NEEDS_STREAM_RECONSTRUCT and not seen_reconstruct:
-            where = "no stream_reconstruct comes before it" if any(c.type == "stream_reconstruct"
-                                                                 for c in processors) else \
-                "this pipeline has no stream_reconstruct"
-            errors.append(f"{path}: processor {quoted(cid)} works on the streamed calls stream_reconstruct reads, "
-                          f"but {where}; list stream_reconstruct first, e.g. processors: "
-                          f"[memory_limiter, stream_reconstruct, {cid}, ...]")
+        if cid.type == "stream":
+            seen_stream = True
+        elif cid.type in NEEDS_STREAM and not seen_stream:
+            where = "no stream processor comes before it" if any(c.type == "stream" for c in processors) else \
+                "this pipeline has no stream processor"
+            errors.append(f"{path}: processor {quoted(cid)} works on the stream records the stream processor emits, "
+                          f"but {where}; list stream first, e.g. processors: [memory_limiter, stream, {cid}, ...]")
 
 
 def _references(body: PipelineConfig, kind: Kind, signal: Signal, path: str,

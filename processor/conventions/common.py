@@ -13,6 +13,10 @@ from processor.model.records import StreamRecord
 #: Every convention puts at least one attribute with one of these prefixes on its LLM spans; a span without
 #: any (HTTP, DB, the app's own spans) is not looked at further.
 LLM_KEY_PREFIXES = ("gen_ai.", "llm.", "ai.", "openinference.", "mlflow.", "langfuse.")
+#: OpenLLMetry's per-chunk span event, and its older name.
+OPENLLMETRY_CHUNK_EVENTS = ("gen_ai.content.completion.chunk", "llm.content.completion.chunk")
+#: Span events (and log records) that stand for one streamed chunk: OpenLLMetry's, and LangChain's run event.
+CHUNK_EVENTS = (*OPENLLMETRY_CHUNK_EVENTS, "new_token")
 #: Span attributes that mark an HTTP resend, read into `LlmCall.retry_markers`.
 RETRY_MARKER_KEYS = ("http.request.resend_count",)
 SESSION_KEYS = ("session.id", "gen_ai.conversation.id", "session_id",

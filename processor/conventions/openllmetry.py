@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from processor.conventions.base import LlmCall
-from processor.conventions.common import SpanConvention, new_call
+from processor.conventions.common import OPENLLMETRY_CHUNK_EVENTS, SpanConvention, new_call
 from processor.conventions.genai import fill_gen_ai, is_generation
 from processor.model.otlp_attrs import AttrMap, get_bool
 
-CHUNK_EVENTS = frozenset({"gen_ai.content.completion.chunk", "llm.content.completion.chunk"})
+CHUNK_EVENTS = frozenset(OPENLLMETRY_CHUNK_EVENTS)
 STREAM_FLAG_KEYS = ("gen_ai.is_streaming", "llm.is_streaming")
 #: A stream the app closed ends OK at the close, like one that was cut off.
 LOOKALIKES = {"truncated/cutoff": "aborted"}

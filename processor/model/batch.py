@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from processor import wire  # scan_traces is looked up when called: processor.wire imports processor.model too
+from processor.model.chunks import StreamChunks
 from processor.wire.claims import NO_CLAIMS, Claims
 from processor.wire.index import SPAN_IDS, TraceIndex
 
@@ -42,8 +43,8 @@ class Batch:
     once it is asked for, and made again from it when next needed. Logs and metrics batches hold a request.
     """
 
-    __slots__ = ("signal", "streams", "anomalies", "extra", "received_ns", "_request", "_data", "_indexes", "_added",
-                 "_merged")
+    __slots__ = ("signal", "streams", "anomalies", "chunks", "extra", "received_ns", "_request", "_data", "_indexes",
+                 "_added", "_merged")
 
     def __init__(self, signal: Signal, request: Any = None, streams: list[Any] | None = None,
                  anomalies: list[Any] | None = None, extra: dict[str, list[Any]] | None = None,
@@ -51,6 +52,8 @@ class Batch:
         self.signal = signal
         self.streams: list[Any] = [] if streams is None else streams  # StreamRecord messages
         self.anomalies: list[Any] = [] if anomalies is None else anomalies  # StreamAnomaly messages
+        #: The chunk arrivals of stream records in `streams` (not every record has them), for streamz.
+        self.chunks: list[StreamChunks] = []
         self.extra: dict[str, list[Any]] = {} if extra is None else extra  # other derived records, by kind
         #: time.monotonic_ns() at which each request merged into this batch was received (receipt-to-ack latency)
         self.received_ns: list[int] = [] if received_ns is None else received_ns
@@ -194,10 +197,12 @@ class Batch:
             out = Batch(self.signal, None, list(self.streams), list(self.anomalies), extra, list(self.received_ns),
                         data=self.data)
             out._indexes.update(self._indexes)
-            return out
-        request = REQUEST_TYPES[self.signal]()
-        request.CopyFrom(self._request)
-        return Batch(self.signal, request, list(self.streams), list(self.anomalies), extra, list(self.received_ns))
+        else:
+            request = REQUEST_TYPES[self.signal]()
+            request.CopyFrom(self._request)
+            out = Batch(self.signal, request, list(self.streams), list(self.anomalies), extra, list(self.received_ns))
+        out.chunks = list(self.chunks)  # immutable records: the list is enough
+        return out
 
     def merge(self, other: Batch) -> None:
         """`other`'s data appended to this batch's (as protobuf's MergeFrom: resource entries one after another)."""
@@ -211,6 +216,7 @@ class Batch:
             self.request.MergeFrom(other.request)
         self.streams.extend(other.streams)
         self.anomalies.extend(other.anomalies)
+        self.chunks.extend(other.chunks)
         for kind, records in other.extra.items():
             self.extra.setdefault(kind, []).extend(records)
         self.received_ns.extend(other.received_ns)

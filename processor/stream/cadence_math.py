@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from processor.conventions.base import LlmCall, TtftClock
+from processor.model.chunks import Stall
 
 _NS = 1e-9
 
@@ -32,12 +33,6 @@ def order_chunks(raw: list[int]) -> Chunks:
 
 
 @dataclass(slots=True)
-class Stall:
-    start_unix_nano: int
-    gap_s: float
-
-
-@dataclass(slots=True)
 class Cadence:
     source: str | None = None  # chunk_events / first_token_only / reported
     ttft_s: float | None = None
@@ -55,6 +50,8 @@ class Cadence:
     stalls: list[Stall] | None = None  # None: cadence between chunks unknown
     stall_threshold_s: float | None = None
     gaps: list[float] = field(default_factory=list)
+    #: The chunk times, sorted and distinct.
+    chunk_times: tuple[int, ...] = ()
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -63,13 +60,6 @@ def percentile(sorted_values: list[float], q: float) -> float:
     low = int(pos)
     high = min(low + 1, len(sorted_values) - 1)
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
-
-
-def find_stalls(times: list[int], stall_gap_s: float, stall_factor: float | None) -> tuple[list[Stall], float]:
-    """Gaps between consecutive (sorted, distinct) chunk times at or above the stall threshold, and that threshold:
-    `stall_gap_s`, or `stall_factor` x the median gap when that is lower."""
-    gaps = [(b - a) * _NS for a, b in zip(times, times[1:], strict=False)]
-    return _stalls(times, gaps, sorted(gaps), stall_gap_s, stall_factor)
 
 
 def _stalls(times: list[int], gaps: list[float], sorted_gaps: list[float], stall_gap_s: float,
@@ -119,6 +109,7 @@ def _from_chunk_events(result: Cadence, chunks: Chunks, start: int | None, token
     times = chunks.times
     result.source = "chunk_events"
     result.first_chunk, result.last_chunk = times[0], times[-1]
+    result.chunk_times = tuple(times)
     result.chunk_count = len(times)
     result.duplicates, result.out_of_order = chunks.duplicates, chunks.out_of_order
     result.ttft_s = _since(start, times[0])

@@ -1,4 +1,5 @@
-"""What travels between the stream processors: one `StreamWork` per streamed LLM call, on `batch.extra`."""
+"""What the `stream` processor holds and derives from: each trace's pieces, and one `StreamWork` per streamed LLM
+call at receipt and when its final record is made."""
 
 from __future__ import annotations
 
@@ -6,12 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.conventions.base import LlmCall, Piece, TtftClock
-from processor.model.batch import Batch
 from processor.model.records import StreamRecord
 from processor.stream.joined_calls import one_per_call
-
-#: The key in `Batch.extra` under which the stream processors hand each other their work items.
-WORK = "stream_work"
 
 
 @dataclass(slots=True)
@@ -30,7 +27,7 @@ class HttpAttempt:
 
 @dataclass(slots=True)
 class TraceState:
-    """The pieces of one trace held by `stream_reconstruct`."""
+    """The pieces of one trace held by the `stream` processor."""
 
     trace_id: bytes
     deadline: float = 0.0
@@ -89,6 +86,3 @@ class StreamWork:
         record.CopyFrom(call.record)
         return cls(call, record, trace, span, span_is_copy)
 
-
-def works(batch: Batch) -> list[StreamWork]:
-    return batch.extra.get(WORK, [])

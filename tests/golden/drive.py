@@ -6,7 +6,7 @@ requests then its logs requests in file order, then a shutdown in the graph's or
 Left out of the chain: `memory_limiter` (it reads this process's memory, so it could refuse on a loaded machine) and
 `batch` (it only regroups what redaction passed on, on a wall-clock timer); the exporters are replaced by a sink.
 Nothing is started, so no background flusher runs: a fake clock, frozen during the replay, is what
-stream_reconstruct, trace_cost and feedback read for their `wait`, so a slow machine cannot expire a trace early.
+stream, trace_cost and feedback read for their `wait`, so a slow machine cannot expire a trace early.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from processor.config.types import ComponentID
 from processor.config.validate import Config, validate
 from processor.model import otlp_json, records
 from processor.model.batch import Batch, Signal
-from processor.processors.stream_reconstruct import processor as stream_reconstruct_module
+from processor.processors.stream import processor as stream_module
 from processor.receivers.otlp.export import decode_protobuf
 from processor.service import registry
 from processor.service.telemetry import SelfTelemetry
-from processor.stream.work import WORK
 from processor.testing import SinkConsumer
 from tests.data.realclients import ROOT as CAPTURES
 
@@ -92,8 +91,8 @@ class Chain:
 
 @contextmanager
 def frozen(clock: FakeClock):
-    """stream_reconstruct reads time.monotonic() itself: give its module the fake clock instead."""
-    with mock.patch.object(stream_reconstruct_module, "time", SimpleNamespace(monotonic=clock)):
+    """The stream processor reads time.monotonic() itself: give its module the fake clock instead."""
+    with mock.patch.object(stream_module, "time", SimpleNamespace(monotonic=clock)):
         yield
 
 
@@ -129,8 +128,7 @@ def outputs(signal: Signal, batch: Batch, *, decode: bool = True) -> list[dict[s
     lines += [{"output": "streams", "value": records.to_json_dict(r)} for r in batch.streams]
     lines += [{"output": "anomalies", "value": records.to_json_dict(a)} for a in batch.anomalies]
     for kind in sorted(batch.extra):
-        if kind != WORK:  # the processors' hand-over to each other, not an output
-            lines += [{"output": kind, "value": records.to_json_dict(r)} for r in batch.extra[kind]]
+        lines += [{"output": kind, "value": records.to_json_dict(r)} for r in batch.extra[kind]]
     return lines
 
 

@@ -32,6 +32,8 @@ def split_batch(batch: Batch, max_items: int) -> list[Batch]:
         parts[owner_of.get(record.span_id, 0)].streams.append(record)
     for anomaly in batch.anomalies:
         parts[owner_of.get(anomaly.span_id, 0)].anomalies.append(anomaly)
+    for chunks in batch.chunks:
+        parts[owner_of.get(chunks.span_id, 0)].chunks.append(chunks)
     parts[0].extra = batch.extra
     parts[0].received_ns = batch.received_ns
     return parts

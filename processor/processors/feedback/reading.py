@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from processor.conventions.messages import event_name
 from processor.model.otlp_attrs import as_float, find
 from processor.processors.feedback.config import FeedbackConfig
 from processor.wire import Claims
@@ -49,7 +50,7 @@ class FeedbackReader:
         for rl in request.resource_logs:
             for sl in rl.scope_logs:
                 for log in sl.log_records:
-                    name = log.event_name or _str(find(log.attributes, "event.name"))
+                    name = event_name(log)
                     if name in self.names:
                         yield self._read(log.trace_id, log.span_id, log.time_unix_nano or log.observed_time_unix_nano,
                                          (log.attributes, rl.resource.attributes))

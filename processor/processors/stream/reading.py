@@ -1,4 +1,4 @@
-"""Walking an OTLP request for the pieces `stream_reconstruct` keeps: LLM calls, HTTP attempts, gen_ai logs."""
+"""Walking an OTLP request for the pieces the `stream` processor keeps: LLM calls, HTTP attempts, gen_ai logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from processor.conventions.common import LLM_KEY_PREFIXES
+from processor.conventions.messages import event_name
 from processor.stream.work import HttpAttempt
 from processor.wire import Claims
 
@@ -56,17 +57,8 @@ def joinable_logs(request: Any) -> Iterator[Any]:
     for rl in request.resource_logs:
         for sl in rl.scope_logs:
             for log in sl.log_records:
-                if log.span_id and _joinable(_event_name(log)):
+                if log.span_id and _joinable(event_name(log)):
                     yield log
-
-
-def _event_name(log: Any) -> str:
-    if log.event_name:
-        return log.event_name
-    for kv in log.attributes:  # before the event_name field, the SDK put the name in an attribute
-        if kv.key == "event.name":
-            return kv.value.string_value
-    return ""
 
 
 def _joinable(name: str) -> bool:

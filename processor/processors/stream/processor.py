@@ -1,11 +1,15 @@
-"""stream_reconstruct: reads streamed LLM calls from spans, holds each trace's pieces for `wait`, then emits
-one StreamRecord per call.
+"""stream: reads streamed LLM calls from spans, derives what users felt of each stream, and emits one
+StreamRecord per call after the trace's `wait`.
 
-Spans go downstream at once, each streamed LLM span with a receipt-time `StreamWork` so the later processors
-can enrich it (see processor.stream). Every instance of one component id shares the store
-(`settings.shared`), so the logs-pipeline instance joins gen_ai log records into the calls the
-traces-pipeline instance read. One traces instance emits: records of expired traces ride on the next
-outgoing span batch, or go out from a background flush as a batch with an empty request.
+Each streamed LLM span is read once, through the convention adapters, and enriched at once with what its span
+alone tells (processor.processors.stream.derive); spans go downstream in the same batch. The trace's pieces (LLM
+calls, HTTP client child spans, gen_ai log records joined by span id) are held in a `TraceStore` for `wait` after
+its last piece, then each call's final record is derived, with its anomalies, from everything joined: joins that
+arrive after the span (logs, siblings, HTTP retries) change the record, not the span.
+
+Every instance of one component id shares the store (`settings.shared`), so the logs-pipeline instance joins
+gen_ai log records into the calls the traces-pipeline instance read. One traces instance emits: records of expired
+traces ride on the next outgoing span batch, or go out from a background flush as a batch with an empty request.
 """
 
 from __future__ import annotations
@@ -21,21 +25,23 @@ from processor.component import Consumer, CreateSettings
 from processor.conventions.base import Convention, LlmCall, Piece
 from processor.model.batch import Batch, Signal
 from processor.model.otlp_attrs import as_str, find
-from processor.processors.stream_reconstruct.config import StreamReconstructConfig
-from processor.processors.stream_reconstruct.reading import CLAIMS, http_attempt, joinable_logs, spans
-from processor.processors.stream_reconstruct.telemetry import eviction_counters
+from processor.processors.stream.config import StreamConfig
+from processor.processors.stream.content import ContentCheck
+from processor.processors.stream.derive import Derivations
+from processor.processors.stream.reading import CLAIMS, http_attempt, joinable_logs, spans
+from processor.processors.stream.telemetry import eviction_counters
 from processor.service.background_flush import BackgroundFlush
 from processor.stream.store import TraceStore
-from processor.stream.work import WORK, StreamWork, TraceState
+from processor.stream.work import StreamWork, TraceState
 
 Reader = Callable[[Any, Any, Any, list[Convention]], LlmCall | None]
 
 
-class StreamReconstructProcessor:
-    #: Adds receipt-time work (and emitted records) to the batches it passes on.
+class StreamProcessor:
+    #: Enriches LLM spans, and adds stream records and anomalies to the batches it passes on.
     mutates_data = True
 
-    def __init__(self, settings: CreateSettings, config: StreamReconstructConfig, next_consumer: Consumer, *,
+    def __init__(self, settings: CreateSettings, config: StreamConfig, next_consumer: Consumer, *,
                  conventions: list[Convention], read: Reader) -> None:
         self.next = next_consumer
         self.log = settings.logger
@@ -50,6 +56,8 @@ class StreamReconstructProcessor:
             config.wait, config.max_traces, lambda reason: evicted.labels(cid, reason).inc(),
             max_trace_pieces=config.max_trace_pieces, max_held_bytes=config.max_held_bytes,
             on_drop=lambda kind, count: dropped.labels(cid, kind).inc(count)))
+        self.derive = Derivations(config)
+        self.content = ContentCheck(settings, config.content_check) if config.content_check is not None else None
         self.emits = Signal.TRACES in settings.signals
         self._flush = BackgroundFlush(config.wait, lambda: self.store.pop_expired(time.monotonic()), self._emit,
                                       name=f"{cid}.flush")
@@ -70,17 +78,21 @@ class StreamReconstructProcessor:
         now = time.monotonic()
         if batch.signal is Signal.TRACES:
             if batch.may_hold(CLAIMS):  # ordinary spans only: nothing to read, nothing decoded
-                self._read_spans(batch, now)
+                self.derive.at_receipt(batch, self._read_spans(batch, now))
             if self.store.emitter is None and self.emits:
                 self.store.emitter = self  # started without start(), e.g. by hand in a test
             if self.store.emitter is self:
-                _attach(batch, self.store.pop_expired(now))
+                self._attach(batch, self.store.pop_expired(now))
         elif batch.signal is Signal.LOGS:
             self._join_logs(batch.request, now)
+            if self.content is not None:
+                self.content.hold_log_pieces(batch.request)
         await self.next.consume(batch)
 
-    def _read_spans(self, batch: Batch, now: float) -> None:
+    def _read_spans(self, batch: Batch, now: float) -> list[StreamWork]:
+        """The receipt-time work of each streamed LLM span of the batch, its pieces now held."""
         store, read, conventions = self.store, self.read, self.conventions
+        works = []
         if batch.decoded:
             request, copies = batch.request, False
         else:  # only the spans the index claims are decoded, for reading: their enrichment goes through the batch
@@ -104,7 +116,11 @@ class StreamReconstructProcessor:
                 self._join(call, log)
             self._adopt_parent_logs(trace, call)
             if call.piece is Piece.WHOLE:  # a piece is only known whole once joined, in the final record
-                batch.extra.setdefault(WORK, []).append(StreamWork.of(call, trace, span, span_is_copy=copies))
+                work = StreamWork.of(call, trace, span, span_is_copy=copies)
+                if self.content is not None:
+                    self.content.read_chunks(work)
+                works.append(work)
+        return works
 
     def _join_logs(self, request: Any, now: float) -> None:
         for log in joinable_logs(request):
@@ -134,6 +150,16 @@ class StreamReconstructProcessor:
         if convention is not None:
             convention.join_log(call, log)
 
+    def _attach(self, batch: Batch, traces: list[TraceState]) -> None:
+        """The final record of every streamed call of the traces, derived, with its anomalies."""
+        if not traces:
+            return
+        works = [StreamWork.of(call, trace) for trace in traces for call in trace.streamed_calls()]
+        batch.streams.extend(work.record for work in works)
+        self.derive.final(batch, works)
+        if self.content is not None:
+            batch.anomalies.extend(a for a in map(self.content.check, works) if a is not None)
+
     async def flush(self) -> None:
         """Emit every held trace now (a `Flushable`): the kafka receiver calls this before it gives up its
         partitions, so the next owner of a trace starts from nothing. Raises when downstream refuses."""
@@ -142,14 +168,14 @@ class StreamReconstructProcessor:
         traces = self.store.pop_all()
         if traces:
             batch = Batch.empty(Signal.TRACES)
-            _attach(batch, traces)
+            self._attach(batch, traces)
             await self.next.consume(batch)
 
     async def _emit(self, traces: list[TraceState]) -> None:
         if not traces:
             return
         batch = Batch.empty(Signal.TRACES)
-        _attach(batch, traces)
+        self._attach(batch, traces)
         try:
             await self.next.consume(batch)
         except Exception as exc:  # no caller to report to: say what was lost
@@ -180,15 +206,3 @@ def _call_ended_before(trace: TraceState, log: Any) -> LlmCall | None:
     children = [c for c in trace.calls.values() if c.record.parent_span_id == log.span_id
                 and c.record.end_time_unix_nano <= at + _CLOCK_SLACK_NS]
     return max(children, key=lambda c: c.record.end_time_unix_nano, default=None)
-
-
-def _attach(batch: Batch, traces: list[TraceState]) -> None:
-    """Final work items and their records for every streamed call of the traces."""
-    if not traces:
-        return
-    work = batch.extra.setdefault(WORK, [])
-    for trace in traces:
-        for call in trace.streamed_calls():
-            item = StreamWork.of(call, trace)
-            work.append(item)
-            batch.streams.append(item.record)

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+from processor.conventions.messages import event_name
 from processor.model.otlp_attrs import find, to_python
 
 #: (time unix ns, text) of one chunk.
@@ -33,7 +34,7 @@ class ChunkReader:
         for rl in request.resource_logs:
             for sl in rl.scope_logs:
                 for log in sl.log_records:
-                    if log.span_id and _event_name(log) in self.log_events:
+                    if log.span_id and event_name(log) in self.log_events:
                         text = self._log_text(log)
                         if text is not None:
                             yield log.trace_id, log.span_id, (log.time_unix_nano or log.observed_time_unix_nano, text)
@@ -85,10 +86,3 @@ class PendingPieces:
 
     def __len__(self) -> int:
         return len(self._pieces)
-
-
-def _event_name(log: Any) -> str:
-    if log.event_name:
-        return log.event_name
-    value = find(log.attributes, "event.name")
-    return value.string_value if value is not None else ""
