@@ -2,7 +2,8 @@
 
 A traces batch keeps the OTLP export request as the bytes it came in, read through the wire core's index
 (processor.wire); a component that needs messages decodes it once (`Batch.request`). Stream processors attach what
-they derive (stream records, anomalies) to the same batch, and exporters pick the parts they write.
+they derive (stream records, anomalies), and other processors theirs (trace costs, SLO status, feedback), to the same
+batch as typed lists, and exporters pick the parts they write.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from processor import wire  # scan_traces is looked up when called: processor.wire imports processor.model too
+from processor.model.gen.tokenstream.v1.stream_pb2 import SloStatus, StreamFeedback, TraceCost
 from processor.wire.claims import NO_CLAIMS, Claims
 from processor.wire.index import SPAN_IDS, TraceIndex
 
@@ -42,16 +44,25 @@ class Batch:
     once it is asked for, and made again from it when next needed. Logs and metrics batches hold a request.
     """
 
-    __slots__ = ("signal", "streams", "anomalies", "extra", "received_ns", "_request", "_data", "_indexes", "_added",
-                 "_merged")
+    __slots__ = ("signal", "streams", "anomalies", "trace_costs", "slo_status", "feedback", "extra", "received_ns",
+                 "_request", "_data", "_indexes", "_added", "_merged")
 
     def __init__(self, signal: Signal, request: Any = None, streams: list[Any] | None = None,
                  anomalies: list[Any] | None = None, extra: dict[str, list[Any]] | None = None,
-                 received_ns: list[int] | None = None, *, data: bytes | None = None) -> None:
+                 received_ns: list[int] | None = None, *, data: bytes | None = None,
+                 trace_costs: list[TraceCost] | None = None, slo_status: list[SloStatus] | None = None,
+                 feedback: list[StreamFeedback] | None = None) -> None:
         self.signal = signal
         self.streams: list[Any] = [] if streams is None else streams  # StreamRecord messages
         self.anomalies: list[Any] = [] if anomalies is None else anomalies  # StreamAnomaly messages
-        self.extra: dict[str, list[Any]] = {} if extra is None else extra  # other derived records, by kind
+        #: The trace_cost processor's per-trace rollups, on whichever batch passes when they are due.
+        self.trace_costs: list[TraceCost] = [] if trace_costs is None else trace_costs
+        #: The slo processor's evaluations, one per route and model judged.
+        self.slo_status: list[SloStatus] = [] if slo_status is None else slo_status
+        #: The feedback processor's joins of user feedback to the stream it is about.
+        self.feedback: list[StreamFeedback] = [] if feedback is None else feedback
+        #: The stream processors' hand-over to each other, by key (processor.stream.work).
+        self.extra: dict[str, list[Any]] = {} if extra is None else extra
         #: time.monotonic_ns() at which each request merged into this batch was received (receipt-to-ack latency)
         self.received_ns: list[int] = [] if received_ns is None else received_ns
         if data is not None and signal is not Signal.TRACES:
@@ -185,19 +196,22 @@ class Batch:
         return next(iter(indexes.values()))
 
     def is_empty(self) -> bool:
-        return self.item_count() == 0 and not self.streams and not self.anomalies and not self.extra
+        """No items and no derived records."""
+        return self.item_count() == 0 and not (self.streams or self.anomalies or self.trace_costs or self.slo_status
+                                               or self.feedback or self.extra)
 
     def copy(self) -> Batch:
         """A deep copy, for a consumer that mutates data while another reads it (bytes are shared: immutable)."""
-        extra = {k: list(v) for k, v in self.extra.items()}
+        derived = {"extra": {k: list(v) for k, v in self.extra.items()}, "received_ns": list(self.received_ns),
+                   "trace_costs": list(self.trace_costs), "slo_status": list(self.slo_status),
+                   "feedback": list(self.feedback)}
         if self._data is not None:
-            out = Batch(self.signal, None, list(self.streams), list(self.anomalies), extra, list(self.received_ns),
-                        data=self.data)
+            out = Batch(self.signal, None, list(self.streams), list(self.anomalies), data=self.data, **derived)
             out._indexes.update(self._indexes)
             return out
         request = REQUEST_TYPES[self.signal]()
         request.CopyFrom(self._request)
-        return Batch(self.signal, request, list(self.streams), list(self.anomalies), extra, list(self.received_ns))
+        return Batch(self.signal, request, list(self.streams), list(self.anomalies), **derived)
 
     def merge(self, other: Batch) -> None:
         """`other`'s data appended to this batch's (as protobuf's MergeFrom: resource entries one after another)."""
@@ -211,13 +225,20 @@ class Batch:
             self.request.MergeFrom(other.request)
         self.streams.extend(other.streams)
         self.anomalies.extend(other.anomalies)
+        self.trace_costs.extend(other.trace_costs)
+        self.slo_status.extend(other.slo_status)
+        self.feedback.extend(other.feedback)
         for kind, records in other.extra.items():
             self.extra.setdefault(kind, []).extend(records)
         self.received_ns.extend(other.received_ns)
 
     def __repr__(self) -> str:
         held = f"{len(self._data)} bytes" if self._data is not None else "decoded"
-        return f"Batch({self.signal.value}, {held}, {len(self.streams)} streams, {len(self.anomalies)} anomalies)"
+        derived = "".join(f", {len(records)} {name}" for name, records in (
+            ("trace costs", self.trace_costs), ("SLO statuses", self.slo_status), ("feedback", self.feedback))
+            if records)
+        return f"Batch({self.signal.value}, {held}, {len(self.streams)} streams, {len(self.anomalies)} anomalies" \
+               f"{derived})"
 
 
 def count_items(signal: Signal, request: Any) -> int:

@@ -31,7 +31,6 @@ from processor.processors.stream_reconstruct import processor as stream_reconstr
 from processor.receivers.otlp.export import decode_protobuf
 from processor.service import registry
 from processor.service.telemetry import SelfTelemetry
-from processor.stream.work import WORK
 from processor.testing import SinkConsumer
 from tests.data.realclients import ROOT as CAPTURES
 
@@ -128,9 +127,8 @@ def outputs(signal: Signal, batch: Batch, *, decode: bool = True) -> list[dict[s
         lines.append({"output": f"{signal}.request", "value": json.loads(otlp_json.encode(request))})
     lines += [{"output": "streams", "value": records.to_json_dict(r)} for r in batch.streams]
     lines += [{"output": "anomalies", "value": records.to_json_dict(a)} for a in batch.anomalies]
-    for kind in sorted(batch.extra):
-        if kind != WORK:  # the processors' hand-over to each other, not an output
-            lines += [{"output": kind, "value": records.to_json_dict(r)} for r in batch.extra[kind]]
+    derived = (("feedback", batch.feedback), ("slo_status", batch.slo_status), ("trace_costs", batch.trace_costs))
+    lines += [{"output": kind, "value": records.to_json_dict(r)} for kind, found in derived for r in found]
     return lines
 
 
