@@ -1,8 +1,9 @@
 """The unit of data that flows through a pipeline.
 
 A traces batch keeps the OTLP export request as the bytes it came in, read through the wire core's index
-(processor.wire); a component that needs messages decodes it once (`Batch.request`). Stream processors attach what
-they derive (stream records, anomalies) to the same batch, and exporters pick the parts they write.
+(processor.wire); a component that needs messages decodes it once (`Batch.request`). What the `stream` processor
+derives (stream records, anomalies, chunk arrivals), and other processors theirs (trace costs, SLO status,
+feedback), travel on the same batch as typed lists, and exporters pick the parts they write.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from processor import wire  # scan_traces is looked up when called: processor.wire imports processor.model too
 from processor.model.chunks import StreamChunks
+from processor.model.gen.tokenstream.v1.stream_pb2 import SloStatus, StreamFeedback, TraceCost
 from processor.wire.claims import NO_CLAIMS, Claims
 from processor.wire.index import SPAN_IDS, TraceIndex
 
@@ -43,18 +45,25 @@ class Batch:
     once it is asked for, and made again from it when next needed. Logs and metrics batches hold a request.
     """
 
-    __slots__ = ("signal", "streams", "anomalies", "chunks", "extra", "received_ns", "_request", "_data", "_indexes",
-                 "_added", "_merged")
+    __slots__ = ("signal", "streams", "anomalies", "chunks", "trace_costs", "slo_status", "feedback", "received_ns",
+                 "_request", "_data", "_indexes", "_added", "_merged")
 
     def __init__(self, signal: Signal, request: Any = None, streams: list[Any] | None = None,
-                 anomalies: list[Any] | None = None, extra: dict[str, list[Any]] | None = None,
-                 received_ns: list[int] | None = None, *, data: bytes | None = None) -> None:
+                 anomalies: list[Any] | None = None, received_ns: list[int] | None = None, *,
+                 data: bytes | None = None, chunks: list[StreamChunks] | None = None,
+                 trace_costs: list[TraceCost] | None = None, slo_status: list[SloStatus] | None = None,
+                 feedback: list[StreamFeedback] | None = None) -> None:
         self.signal = signal
         self.streams: list[Any] = [] if streams is None else streams  # StreamRecord messages
         self.anomalies: list[Any] = [] if anomalies is None else anomalies  # StreamAnomaly messages
         #: The chunk arrivals of stream records in `streams` (not every record has them), for streamz.
-        self.chunks: list[StreamChunks] = []
-        self.extra: dict[str, list[Any]] = {} if extra is None else extra  # other derived records, by kind
+        self.chunks: list[StreamChunks] = [] if chunks is None else chunks
+        #: The trace_cost processor's per-trace rollups, on whichever batch passes when they are due.
+        self.trace_costs: list[TraceCost] = [] if trace_costs is None else trace_costs
+        #: The slo processor's evaluations, one per route and model judged.
+        self.slo_status: list[SloStatus] = [] if slo_status is None else slo_status
+        #: The feedback processor's joins of user feedback to the stream it is about.
+        self.feedback: list[StreamFeedback] = [] if feedback is None else feedback
         #: time.monotonic_ns() at which each request merged into this batch was received (receipt-to-ack latency)
         self.received_ns: list[int] = [] if received_ns is None else received_ns
         if data is not None and signal is not Signal.TRACES:
@@ -188,21 +197,22 @@ class Batch:
         return next(iter(indexes.values()))
 
     def is_empty(self) -> bool:
-        return self.item_count() == 0 and not self.streams and not self.anomalies and not self.extra
+        """No items and no derived records."""
+        return self.item_count() == 0 and not (self.streams or self.anomalies or self.chunks or self.trace_costs
+                                               or self.slo_status or self.feedback)
 
     def copy(self) -> Batch:
         """A deep copy, for a consumer that mutates data while another reads it (bytes are shared: immutable)."""
-        extra = {k: list(v) for k, v in self.extra.items()}
+        derived = {"chunks": list(self.chunks), "received_ns": list(self.received_ns),
+                   "trace_costs": list(self.trace_costs), "slo_status": list(self.slo_status),
+                   "feedback": list(self.feedback)}
         if self._data is not None:
-            out = Batch(self.signal, None, list(self.streams), list(self.anomalies), extra, list(self.received_ns),
-                        data=self.data)
+            out = Batch(self.signal, None, list(self.streams), list(self.anomalies), data=self.data, **derived)
             out._indexes.update(self._indexes)
-        else:
-            request = REQUEST_TYPES[self.signal]()
-            request.CopyFrom(self._request)
-            out = Batch(self.signal, request, list(self.streams), list(self.anomalies), extra, list(self.received_ns))
-        out.chunks = list(self.chunks)  # immutable records: the list is enough
-        return out
+            return out
+        request = REQUEST_TYPES[self.signal]()
+        request.CopyFrom(self._request)
+        return Batch(self.signal, request, list(self.streams), list(self.anomalies), **derived)
 
     def merge(self, other: Batch) -> None:
         """`other`'s data appended to this batch's (as protobuf's MergeFrom: resource entries one after another)."""
@@ -217,13 +227,18 @@ class Batch:
         self.streams.extend(other.streams)
         self.anomalies.extend(other.anomalies)
         self.chunks.extend(other.chunks)
-        for kind, records in other.extra.items():
-            self.extra.setdefault(kind, []).extend(records)
+        self.trace_costs.extend(other.trace_costs)
+        self.slo_status.extend(other.slo_status)
+        self.feedback.extend(other.feedback)
         self.received_ns.extend(other.received_ns)
 
     def __repr__(self) -> str:
         held = f"{len(self._data)} bytes" if self._data is not None else "decoded"
-        return f"Batch({self.signal.value}, {held}, {len(self.streams)} streams, {len(self.anomalies)} anomalies)"
+        derived = "".join(f", {len(records)} {name}" for name, records in (
+            ("trace costs", self.trace_costs), ("SLO statuses", self.slo_status), ("feedback", self.feedback))
+            if records)
+        return f"Batch({self.signal.value}, {held}, {len(self.streams)} streams, {len(self.anomalies)} anomalies" \
+               f"{derived})"
 
 
 def count_items(signal: Signal, request: Any) -> int:

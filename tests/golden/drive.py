@@ -127,8 +127,8 @@ def outputs(signal: Signal, batch: Batch, *, decode: bool = True) -> list[dict[s
         lines.append({"output": f"{signal}.request", "value": json.loads(otlp_json.encode(request))})
     lines += [{"output": "streams", "value": records.to_json_dict(r)} for r in batch.streams]
     lines += [{"output": "anomalies", "value": records.to_json_dict(a)} for a in batch.anomalies]
-    for kind in sorted(batch.extra):
-        lines += [{"output": kind, "value": records.to_json_dict(r)} for r in batch.extra[kind]]
+    derived = (("feedback", batch.feedback), ("slo_status", batch.slo_status), ("trace_costs", batch.trace_costs))
+    lines += [{"output": kind, "value": records.to_json_dict(r)} for kind, found in derived for r in found]
     return lines
 
 

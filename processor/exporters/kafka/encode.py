@@ -53,7 +53,7 @@ class RecordEncoder:
         if self.topics.trace_costs:  # per-trace rollups of the trace_cost processor
             out += [OutgoingRecord("trace_costs", self.topics.trace_costs, c.trace_id.hex().encode(),
                                    self.encode_record(c), self.trace_cost_headers)
-                    for c in batch.extra.get("trace_costs", ())]
+                    for c in batch.trace_costs]
         return out
 
     def _spans(self, batch: Batch) -> list[OutgoingRecord]:

@@ -1,11 +1,11 @@
 """The user-experience metrics, from what the slo, feedback, reconnect and trace_cost processors leave on a batch:
 
 - `llm_stream_slo_breached{route,model}`: 1 while the route and model's p95 TTFT is over its threshold, else 0
-  (from `batch.extra["slo_status"]`, one per evaluation);
-- `llm_stream_feedback_total{experience,verdict}` (from `batch.extra["feedback"]`); the thumbs-down rate of
+  (from `batch.slo_status`, one per evaluation);
+- `llm_stream_feedback_total{experience,verdict}` (from `batch.feedback`); the thumbs-down rate of
   an experience class is `down / (up + down)` of it;
 - `llm_stream_reconnects_total`: stream records with `reconnect_of`;
-- `llm_trace_cost_usd{route}`: one observation per trace rollup (from `batch.extra["trace_costs"]`).
+- `llm_trace_cost_usd{route}`: one observation per trace rollup (from `batch.trace_costs`).
 """
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ class ExperienceMetrics:
     def observe(self, batch: Batch, now: float) -> int:
         """Adds what the batch carries; returns how many records that was."""
         seen = 0
-        for status in batch.extra.get("slo_status", ()):
+        for status in batch.slo_status:
             self.slo_breached.set((status.route, status.request_model), float(status.breached), now)
             seen += 1
-        for feedback in batch.extra.get("feedback", ()):
+        for feedback in batch.feedback:
             self.feedback.inc((feedback.experience, feedback.verdict), 1, now)
             seen += 1
-        for cost in batch.extra.get("trace_costs", ()):
+        for cost in batch.trace_costs:
             if cost.HasField("cost_usd") and not math.isnan(cost.cost_usd):
                 self.trace_cost.observe((cost.route,), cost.cost_usd, now)
                 seen += 1

@@ -87,7 +87,8 @@ class StreamMetrics:
     def observe_batch(self, batch: Batch, labels: LabelResolver) -> int:
         """Add what a batch carries: its stream records, and the experience records (SLO statuses, feedback, trace
         costs, reconnects); returns how many records that was."""
-        seen = self.experience.observe(batch, self.clock()) if batch.extra or batch.streams else 0
+        experience = batch.streams or batch.slo_status or batch.feedback or batch.trace_costs
+        seen = self.experience.observe(batch, self.clock()) if experience else 0
         if batch.streams:
             labels_of = labels.for_batch(batch)
             observe = self.observe

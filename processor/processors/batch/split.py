@@ -1,8 +1,10 @@
 """Splitting a batch so that no part holds more than a given number of items.
 
 Parts keep the resource and scope of the items they carry. Spans and log records are split one by one,
-metrics by data point. Derived records (stream records, anomalies) go with the part that holds their
-span, so an exporter still finds a stream next to its span; those whose span is elsewhere go in the first part.
+metrics by data point. Stream records and anomalies go with the part that holds their span, so an exporter still
+finds a stream next to its span; those whose span is elsewhere go in the first part. Trace costs, SLO statuses and
+feedback all go in the first part: costs roll up traces of earlier batches, a status is per route, and feedback is
+often joined to a stream of an earlier batch or arrives in logs, so none has a span of this batch to follow.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ def split_batch(batch: Batch, max_items: int) -> list[Batch]:
         parts[owner_of.get(record.span_id, 0)].streams.append(record)
     for anomaly in batch.anomalies:
         parts[owner_of.get(anomaly.span_id, 0)].anomalies.append(anomaly)
-    for chunks in batch.chunks:
+    first = parts[0]
+    first.trace_costs, first.slo_status, first.feedback = batch.trace_costs, batch.slo_status, batch.feedback
+    for chunks in batch.chunks:  # beside their record
         parts[owner_of.get(chunks.span_id, 0)].chunks.append(chunks)
-    parts[0].extra = batch.extra
-    parts[0].received_ns = batch.received_ns
+    first.received_ns = batch.received_ns
     return parts
 
 

@@ -1,7 +1,7 @@
 """feedback: user feedback (a span event or a log record) joined to the stream it is about, counted by the
 experience the user had of that stream.
 
-Each joined feedback becomes a `StreamFeedback` on `batch.extra["feedback"]` of the batch in which the join
+Each joined feedback becomes a `StreamFeedback` on `batch.feedback` of the batch in which the join
 happened, from which the prometheus exporter counts `llm_stream_feedback_total{experience,verdict}`. Feedback
 comes in both pipelines (span events in traces, log records in logs) but stream records only in traces, so
 every instance of one component id shares one `JoinState` (`settings.shared`): use the same id in both.
@@ -22,7 +22,6 @@ from processor.processors.feedback.join import JoinState, KnownStream
 from processor.processors.feedback.reading import Feedback, FeedbackReader
 from processor.processors.feedback.telemetry import dropped_counter
 
-FEEDBACK = "feedback"
 _LABELS = ("route", "request_model", "tenant")
 
 
@@ -64,7 +63,7 @@ class FeedbackProcessor(ComponentBase):
                 joined.append((feedback, *found))
         state.expire(now)
         if joined:
-            batch.extra.setdefault(FEEDBACK, []).extend(_message(*j) for j in joined)
+            batch.feedback.extend(_message(*j) for j in joined)
         await self.next.consume(batch)
 
     def _read(self, batch: Batch):

@@ -2,7 +2,7 @@
 
 Like an alert rule: one `slow_first_token` anomaly when a breach begins (severity warning) and one when it
 ends (severity info, "recovered"), never one per stream. Every evaluation leaves a `SloStatus` on
-`batch.extra["slo_status"]`, from which the prometheus exporter sets `llm_stream_slo_breached{route,model}`.
+`batch.slo_status`, from which the prometheus exporter sets `llm_stream_slo_breached{route,model}`.
 The clock is the records' own end times, so a replay of old data judges it as it happened.
 Route-level anomalies carry no trace or span id, only the route and request model.
 """
@@ -20,7 +20,6 @@ from processor.model.records import StreamAnomaly, StreamRecord
 from processor.processors.slo.config import SloConfig
 from processor.processors.slo.window import TtftSamples
 
-STATUS = "slo_status"
 Key = tuple[str, str]  # (route, request model); "" when unknown
 
 
@@ -73,7 +72,7 @@ class SloProcessor(ComponentBase):
         status = SloStatus(breached=breached, observed_p95_ttft_s=observed, threshold_s=threshold, streams=count,
                            time_unix_nano=self.now_ns)
         _set_labels(status, key)
-        batch.extra.setdefault(STATUS, []).append(status)
+        batch.slo_status.append(status)
         if breached != samples.breached:
             samples.breached = breached
             batch.anomalies.append(self._anomaly(key, breached, observed, threshold, source, count))

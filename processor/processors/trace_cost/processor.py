@@ -1,5 +1,5 @@
 """trace_cost: one `TraceCost` rollup per trace (processor.processors.trace_cost.rollup), on
-`batch.extra["trace_costs"]`, for the `llm.trace.costs` topic and the `llm_trace_cost_usd` histogram.
+`batch.trace_costs`, for the `llm.trace.costs` topic and the `llm_trace_cost_usd` histogram.
 
 A trace's rollup is emitted `wait` after its last stream record arrived: on the next batch passing through,
 or from a background flush as a batch with an empty request (as the batch processor does after its timeout),
@@ -18,8 +18,6 @@ from processor.processors.trace_cost.config import TraceCostConfig
 from processor.processors.trace_cost.rollup import TraceRollup
 from processor.processors.trace_cost.telemetry import eviction_counter
 from processor.service.background_flush import BackgroundFlush
-
-TRACE_COSTS = "trace_costs"
 
 
 class TraceCostProcessor:
@@ -97,4 +95,4 @@ class TraceCostProcessor:
 
 def _attach(batch: Batch, rollups: list[TraceRollup]) -> None:
     if rollups:
-        batch.extra.setdefault(TRACE_COSTS, []).extend(r.to_message() for r in rollups)
+        batch.trace_costs.extend(r.to_message() for r in rollups)

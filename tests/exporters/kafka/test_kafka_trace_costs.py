@@ -31,7 +31,7 @@ async def test_trace_costs_reach_their_topic(harness, kafka_bootstrap, kafka_top
     sent = [TraceCost(trace_id=bytes([n]) * 16, route="/chat", tenant="acme", cost_usd=0.01 * n, stream_count=n,
                       retry_count=1, retry_cost_usd=0.005, retry_share=0.5 / n) for n in (1, 2, 3)]
     batch = Batch.empty(Signal.TRACES)  # rollups come in a batch of their own, with an empty request
-    batch.extra["trace_costs"] = sent
+    batch.trace_costs = sent
     await asyncio.wait_for(exporter.consume(batch), 30)
 
     records = await consume_records(kafka_bootstrap, topic, len(sent))

@@ -18,19 +18,19 @@ async def test_experience_metrics_show_what_the_batches_carry(start_exporter, sc
     batch = make_batch([make_stream(session_id="s", outcome="aborted"),
                         make_stream(session_id="s", reconnect_of=b"\x01" * 8),
                         make_stream(session_id="t", reconnect_of=b"\x02" * 8)])
-    batch.extra["slo_status"] = [SloStatus(route="/chat", request_model="gpt-4o", breached=True),
-                                 SloStatus(route="/sum", request_model="claude", breached=False)]
-    batch.extra["trace_costs"] = [TraceCost(trace_id=b"\x01" * 16, route="/chat", cost_usd=0.004),
-                                  TraceCost(trace_id=b"\x02" * 16, route="/chat", cost_usd=0.3),
-                                  TraceCost(trace_id=b"\x03" * 16, route="/chat")]  # unpriced: not observed
+    batch.slo_status = [SloStatus(route="/chat", request_model="gpt-4o", breached=True),
+                        SloStatus(route="/sum", request_model="claude", breached=False)]
+    batch.trace_costs = [TraceCost(trace_id=b"\x01" * 16, route="/chat", cost_usd=0.004),
+                         TraceCost(trace_id=b"\x02" * 16, route="/chat", cost_usd=0.3),
+                         TraceCost(trace_id=b"\x03" * 16, route="/chat")]  # unpriced: not observed
     await exporter.consume(batch)
     logs = Batch.empty(Signal.LOGS)  # feedback joined in the logs pipeline arrives without stream records
-    logs.extra["feedback"] = [StreamFeedback(experience=e, verdict=v) for e, v in
-                              [("normal", "up")] * 3 + [("normal", "down"), ("stalled", "down"), ("stalled", "down"),
-                                                        ("stalled", "up")]]
+    logs.feedback = [StreamFeedback(experience=e, verdict=v) for e, v in
+                     [("normal", "up")] * 3 + [("normal", "down"), ("stalled", "down"), ("stalled", "down"),
+                                               ("stalled", "up")]]
     await exporter.consume(logs)
     recovered = make_batch([])
-    recovered.extra["slo_status"] = [SloStatus(route="/chat", request_model="gpt-4o", breached=False)]
+    recovered.slo_status = [SloStatus(route="/chat", request_model="gpt-4o", breached=False)]
     await exporter.consume(recovered)
 
     text, _ = await scrape(exporter)
@@ -52,7 +52,7 @@ async def test_the_gauge_is_one_while_breached_and_the_namespace_applies(start_e
                                                                         make_batch):
     exporter = await start_exporter(namespace="acme", const_labels={"env": "prod"})
     batch = make_batch([])
-    batch.extra["slo_status"] = [SloStatus(route="/chat", request_model="gpt-4o", breached=True)]
+    batch.slo_status = [SloStatus(route="/chat", request_model="gpt-4o", breached=True)]
     await exporter.consume(batch)
     text, _ = await scrape(exporter)
     assert value(samples(text), "acme_llm_stream_slo_breached", env="prod", route="/chat", model="gpt-4o") == 1

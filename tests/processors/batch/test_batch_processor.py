@@ -7,7 +7,9 @@ from pydantic import ValidationError
 
 from processor.component import Kind
 from processor.errors import RejectedSpans, RetryableError
-from processor.model.gen.tokenstream.v1.stream_pb2 import StreamAnomaly, StreamRecord
+from processor.model.batch import Batch, Signal
+from processor.model.gen.tokenstream.v1.stream_pb2 import SloStatus, StreamFeedback, TraceCost
+from processor.model.records import StreamAnomaly, StreamRecord
 from processor.processors.batch import factory
 from processor.processors.batch.config import BatchConfig
 from processor.testing import FailingConsumer, SinkConsumer, create_settings
@@ -90,6 +92,29 @@ async def test_derived_records_stay_with_their_span(build):
     assert not sink.batches[0].streams and not sink.batches[0].anomalies
     assert [r.span_id for r in sink.batches[1].streams] == [d.span_id]
     assert [a.kind for a in sink.batches[1].anomalies] == ["stall"]
+
+
+async def test_trace_costs_slo_status_and_feedback_survive_the_merge_and_go_with_the_first_part(build):
+    sink = SinkConsumer()
+    batch, _ = make(sink, send_batch_size=3, send_batch_max_size=3, timeout="1h")
+    costs = [TraceCost(trace_id=bytes([n]) * 16, cost_usd=0.01 * n) for n in (1, 2)]
+    first = build.traces(["a"])
+    first.trace_costs.append(costs[0])
+    statuses = Batch.empty(Signal.TRACES)  # as the slo or trace_cost processor's own batches: no spans
+    statuses.slo_status.append(SloStatus(route="/chat", breached=True))
+    joined = build.traces(["b"])
+    joined.feedback.append(StreamFeedback(experience="stalled", verdict="down"))
+    last = build.traces(["c", "d", "e", "f"])
+    last.trace_costs.append(costs[1])
+    for incoming in (first, statuses, joined, last):
+        await batch.consume(incoming)
+    assert [build.names(b) for b in sink.batches] == [["a", "b", "c"], ["d", "e", "f"]]  # merged, then split
+    sent = sink.batches[0]
+    assert sent.trace_costs == costs
+    assert [(s.route, s.breached) for s in sent.slo_status] == [("/chat", True)]
+    assert [(f.experience, f.verdict) for f in sent.feedback] == [("stalled", "down")]
+    rest = sink.batches[1]
+    assert not (rest.trace_costs or rest.slo_status or rest.feedback)
 
 
 async def test_downstream_error_on_a_full_batch_reaches_the_caller(build):

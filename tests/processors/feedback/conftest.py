@@ -85,4 +85,4 @@ def stream(n: int, *, start_s: float, end_s: float, session: str = "", trace: in
 
 
 def joined(*sinks) -> list:
-    return [f for sink in sinks for b in sink.batches for f in b.extra.get("feedback", [])]
+    return [f for sink in sinks for b in sink.batches for f in b.feedback]

@@ -41,7 +41,7 @@ async def test_a_p95_shift_gives_exactly_one_start_and_one_end_anomaly():
 async def test_statuses_follow_the_breach_for_the_gauge():
     processor, sink = make_slo(**CHAT)
     await feed(processor, traffic([(400, 0.3), (400, 1.5)]))
-    statuses = [s for b in sink.batches for s in b.extra.get("slo_status", [])]
+    statuses = [s for b in sink.batches for s in b.slo_status]
     assert statuses[0].breached is False and statuses[-1].breached is True
     assert statuses[-1].threshold_s == pytest.approx(0.8)
     assert 295 <= statuses[-1].streams <= 305  # about one a second over 5 minutes (end times vary with ttft)
@@ -62,7 +62,7 @@ async def test_records_without_ttft_are_not_samples():
     for record in records:
         record.ClearField("ttft_s")
     await feed(processor, records)
-    assert sink.anomalies == [] and not any(b.extra for b in sink.batches)
+    assert sink.anomalies == [] and not any(b.slo_status for b in sink.batches)
     assert len(sink.streams) == 30  # passed on untouched
 
 

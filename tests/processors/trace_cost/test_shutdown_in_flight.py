@@ -8,14 +8,13 @@ from processor.component import Kind
 from processor.model.batch import Batch, Signal
 from processor.model.records import StreamRecord
 from processor.processors.trace_cost import factory
-from processor.processors.trace_cost.processor import TRACE_COSTS
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
 from processor.testing import HeldConsumer, create_settings
 
 
 async def test_rollups_popped_by_the_flusher_arrive_when_shutdown_comes_mid_send():
-    sink = HeldConsumer(holds=lambda batch: TRACE_COSTS in batch.extra)  # slow to take the rollups, as a broker
+    sink = HeldConsumer(holds=lambda batch: bool(batch.trace_costs))  # slow to take the rollups, as a broker
     processor = factory.create(create_settings("trace_cost", Kind.PROCESSOR),
                                factory.config_model.model_validate({"wait": "50ms"}), sink)
     await processor.start(Host(SelfTelemetry()))
@@ -27,5 +26,5 @@ async def test_rollups_popped_by_the_flusher_arrive_when_shutdown_comes_mid_send
     await asyncio.sleep(0.05)  # shutdown has cancelled the flusher by now
     sink.release.set()
     await asyncio.wait_for(shutdown, 5)
-    delivered = [rollup.trace_id for batch in sink.batches for rollup in batch.extra.get(TRACE_COSTS, [])]
+    delivered = [rollup.trace_id for batch in sink.batches for rollup in batch.trace_costs]
     assert sorted(delivered) == traces

@@ -41,7 +41,7 @@ def record(trace_id: bytes, n: int, **fields) -> StreamRecord:
 
 
 def rollups(sink) -> list:
-    return [c for b in sink.batches for c in b.extra.get("trace_costs", [])]
+    return [c for b in sink.batches for c in b.trace_costs]
 
 
 async def consume(processor, *records) -> None:
