@@ -9,6 +9,8 @@ supervisor): every value lives in a file, and the supervisor serves the sum acro
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -81,14 +83,24 @@ class SelfTelemetry:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
-_OWN_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter]] = weakref.WeakKeyDictionary()
+_OWN_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def shared_counter(registry: CollectorRegistry, name: str, documentation: str, labels: list[str]) -> Counter:
     """A component's own counter, registered once per registry: every instance of the component (one per pipeline,
     one per id) shares it and labels what it counts with its id."""
-    counters = _OWN_COUNTERS.setdefault(registry, {})
-    counter = counters.get(name)
-    if counter is None:
-        counter = counters[name] = Counter(name, documentation, labels, registry=registry)
-    return counter
+    return _shared(registry, name, lambda: Counter(name, documentation, labels, registry=registry))
+
+
+def shared_histogram(registry: CollectorRegistry, name: str, documentation: str, labels: list[str],
+                     buckets: tuple[float, ...]) -> Histogram:
+    """As `shared_counter`, for a histogram."""
+    return _shared(registry, name, lambda: Histogram(name, documentation, labels, registry=registry, buckets=buckets))
+
+
+def _shared(registry: CollectorRegistry, name: str, make: Callable[[], Any]) -> Any:
+    metrics = _OWN_METRICS.setdefault(registry, {})
+    metric = metrics.get(name)
+    if metric is None:
+        metric = metrics[name] = make()
+    return metric

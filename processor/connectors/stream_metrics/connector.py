@@ -24,7 +24,6 @@ from processor.connectors.stream_metrics.exponential import ExponentialHistogram
 from processor.connectors.stream_metrics.otlp_metrics import OtlpMetricsWriter
 from processor.errors import RetryableError
 from processor.exporters.prometheus.exporter import overflow_counter
-from processor.exporters.prometheus.labels import LabelResolver
 from processor.exporters.prometheus.metrics import StreamMetrics
 from processor.exporters.prometheus.series import HistogramFamily
 from processor.model.batch import Batch, Signal
@@ -50,7 +49,6 @@ class StreamMetricsConnector(ComponentBase):
                                      limit=config.cardinality_limit, ttl=config.metric_expiration,
                                      on_overflow=lambda metric: overflow.labels(self.id, metric).inc(),
                                      histogram_family=histogram)
-        self.labels = LabelResolver(config.labels)
         resource = {**config.resource_attributes}
         resource.setdefault("service.instance.id", INSTANCE_ID)
         self.writer = OtlpMetricsWriter(self.metrics, delta=config.temporality == "delta",
@@ -63,7 +61,7 @@ class StreamMetricsConnector(ComponentBase):
         self._task = asyncio.create_task(self._send_periodically(), name=f"{self.id} sender")
 
     async def consume(self, batch: Batch) -> None:
-        self.metrics.observe_batch(batch, self.labels)
+        self.metrics.observe_batch(batch)
         if batch.streams:
             self.observed.inc(len(batch.streams))
 

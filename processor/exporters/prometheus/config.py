@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from processor.config.models import ComponentConfig
 from processor.config.types import Duration, Endpoint
@@ -16,19 +16,6 @@ _METRIC_PREFIX = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-class LabelSources(BaseModel):
-    """Span or resource attribute keys that feed `route` and `tenant`, tried in order.
-
-    Empty (the default) means: use the stream record's own `route` / `tenant`, which the stream processors
-    filled from the instrumentation's conventions. When keys are given they win: the first key found on the
-    LLM span (then on its resource) is the label, and the record's field is the fallback.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    route: list[str] = Field(default_factory=list)
-    tenant: list[str] = Field(default_factory=list)
-
-
 class StreamMetricsOptions(ComponentConfig):
     """What the stream metrics are called and labelled, and how many series they keep: shared by the prometheus
     exporter and the stream_metrics connector (OTLP), so both serve the same series."""
@@ -37,7 +24,8 @@ class StreamMetricsOptions(ComponentConfig):
     namespace: str | None = None
     #: Labels added to every stream metric.
     const_labels: dict[str, str] = Field(default_factory=dict)
-    labels: LabelSources = Field(default_factory=LabelSources)
+    #: Gone: route and tenant come from the record (`labels` is refused with where to set them now).
+    labels: None = None
     #: Label sets kept per metric; new ones beyond it are folded into one `__overflow__` series, and counted.
     cardinality_limit: int = Field(1000, ge=1)
     #: A series not updated for this long is removed.
@@ -50,6 +38,15 @@ class StreamMetricsOptions(ComponentConfig):
             raise ValueError(f'"{value}" is not a metric name prefix (letters, digits, _ and :, not starting '
                              "with a digit)")
         return value
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_moved(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError("route and tenant are the stream record's own now: list the attribute keys under "
+                             "processors::stream::route_keys and tenant_keys (tried on the LLM span, then its "
+                             "resource) and remove labels here")
+        return None
 
     @field_validator("const_labels")
     @classmethod

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import weakref
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
@@ -17,24 +16,18 @@ from prometheus_client.exposition import choose_encoder
 
 from processor.component import ComponentBase, CreateSettings
 from processor.exporters.prometheus.config import PrometheusConfig
-from processor.exporters.prometheus.labels import LabelResolver
 from processor.exporters.prometheus.metrics import StreamMetrics
 from processor.exporters.prometheus.snapshot import PUBLISH_INTERVAL_S, publish
 from processor.model.batch import Batch
 from processor.service.http import HttpServer
+from processor.service.telemetry import shared_counter
 from processor.service.workers import current_worker, snapshots_dir
-
-# One overflow counter per self-telemetry registry, shared by every prometheus exporter that reports to it.
-_OVERFLOW_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
 
 def overflow_counter(registry: CollectorRegistry) -> Counter:
-    counter = _OVERFLOW_COUNTERS.get(registry)
-    if counter is None:
-        counter = _OVERFLOW_COUNTERS[registry] = Counter(
-            "tokenstream_prometheus_overflow", "Observations folded into the __overflow__ series over the "
-            "cardinality limit.", ["exporter", "metric"], registry=registry)
-    return counter
+    """One per self-telemetry registry, shared by every prometheus exporter that reports to it."""
+    return shared_counter(registry, "tokenstream_prometheus_overflow", "Observations folded into the __overflow__ "
+                          "series over the cardinality limit.", ["exporter", "metric"])
 
 
 class Exposition:
@@ -57,7 +50,6 @@ class PrometheusExporter(ComponentBase):
         self.metrics = StreamMetrics(namespace=config.namespace, const_labels=config.const_labels,
                                      limit=config.cardinality_limit, ttl=config.metric_expiration,
                                      on_overflow=lambda metric: overflow.labels(self.id, metric).inc())
-        self.labels = LabelResolver(config.labels)
         self.exposition = Exposition(self.metrics, settings.telemetry.registry)
         self.server = HttpServer(scrape_app(self.exposition), config.endpoint)
         worker = current_worker()
@@ -97,7 +89,7 @@ class PrometheusExporter(ComponentBase):
                 await asyncio.to_thread(publish, self.metrics, self._snapshots, str(os.getpid()))
 
     async def consume(self, batch: Batch) -> None:
-        self._observed += self.metrics.observe_batch(batch, self.labels)
+        self._observed += self.metrics.observe_batch(batch)
         if batch.streams:
             self.sent.inc(len(batch.streams))
 

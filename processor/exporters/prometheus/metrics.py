@@ -17,7 +17,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.utils import floatToGoString
 
 from processor.exporters.prometheus.experience import ExperienceMetrics, GaugeFamily
-from processor.exporters.prometheus.labels import LabelResolver
+from processor.exporters.prometheus.labels import record_labels
 from processor.exporters.prometheus.series import CounterFamily, HistogramFamily
 from processor.model.batch import Batch
 
@@ -84,16 +84,14 @@ class StreamMetrics:
     def _counter(self, name, extra, family, otel_name, unit) -> CounterFamily:
         return CounterFamily(self._prefix + name, STREAM_LABELS + extra, otel_name=otel_name, unit=unit, **family)
 
-    def observe_batch(self, batch: Batch, labels: LabelResolver) -> int:
+    def observe_batch(self, batch: Batch) -> int:
         """Add what a batch carries: its stream records, and the experience records (SLO statuses, feedback, trace
         costs, reconnects); returns how many records that was."""
         experience = batch.streams or batch.slo_status or batch.feedback or batch.trace_costs
         seen = self.experience.observe(batch, self.clock()) if experience else 0
-        if batch.streams:
-            labels_of = labels.for_batch(batch)
-            observe = self.observe
-            for record in batch.streams:
-                observe(record, labels_of(record))
+        observe = self.observe
+        for record in batch.streams:
+            observe(record, record_labels(record))
         return seen + len(batch.streams)
 
     def observe(self, record, labels: tuple[str, str, str, str]) -> None:

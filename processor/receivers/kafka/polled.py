@@ -8,7 +8,6 @@ requests) and handed on as a batch of bytes with their indexes concatenated, a f
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -18,20 +17,16 @@ from prometheus_client import CollectorRegistry, Counter
 from processor import wire
 from processor.model.batch import Batch, Signal
 from processor.receivers.kafka.decode import UndecodableRecord, read
+from processor.service.telemetry import shared_counter
 from processor.wire import TraceIndex
 
 Records = dict[TopicPartition, list[ConsumerRecord]]
-_undecodable: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
 
 def undecodable_counter(registry: CollectorRegistry) -> Counter:
     """One counter per telemetry registry, however many kafka receivers share it."""
-    if registry not in _undecodable:
-        _undecodable[registry] = Counter(
-            "tokenstream_receiver_undecodable_records",
-            "Kafka records a receiver skipped because they are not OTLP trace requests (committed past).",
-            ["receiver"], registry=registry)
-    return _undecodable[registry]
+    return shared_counter(registry, "tokenstream_receiver_undecodable_records", "Kafka records a receiver skipped "
+                          "because they are not OTLP trace requests (committed past).", ["receiver"])
 
 
 class PolledBatch:
