@@ -1,4 +1,7 @@
-"""The streamz exporter: hands each stream record, its chunk times and its anomalies to the streamz extension.
+"""The streamz exporter: hands each stream record, its chunks and its anomalies to the streamz extension.
+
+A final record's chunks (times and stalls, as the `stream` processor measured them) ride beside it on the batch
+(`Batch.chunks`); a record without any (no chunk events) is drawn from its own times.
 
 The extension (processor/extensions/streamz) keeps the most recent streams and serves the page;
 this exporter is only how pipeline data reaches it, since an extension receives none. It finds its
@@ -9,7 +12,6 @@ Nothing is sent anywhere: consume never blocks and never fails on account of the
 from __future__ import annotations
 
 from processor.component import ComponentBase, CreateSettings
-from processor.exporters.streamz.chunks import chunk_times
 from processor.exporters.streamz.config import StreamzExporterConfig
 from processor.extensions.streamz.buffer import StreamBuffer
 from processor.extensions.streamz.extension import StreamzExtension
@@ -36,9 +38,9 @@ class StreamzExporter(ComponentBase):
     async def consume(self, batch: Batch) -> None:
         if self.buffer is None or not (batch.streams or batch.anomalies):
             return
-        times = chunk_times(batch) if batch.streams else {}
+        chunks = {item.span_id: item for item in batch.chunks}
         for record in batch.streams:
-            self.buffer.add_stream(to_json_dict(record), times.get(record.span_id))
+            self.buffer.add_stream(to_json_dict(record), chunks.get(record.span_id))
         for anomaly in batch.anomalies:
             self.buffer.add_anomaly(to_json_dict(anomaly))
         self.sent_streams.inc(len(batch.streams))

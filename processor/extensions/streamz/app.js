@@ -34,6 +34,12 @@
 
   const seconds = (value) => (typeof value === "number" ? `${value.toFixed(value < 10 ? 3 : 1)} s` : "—");
 
+  // As the record says (the stream processor's cadence section decides what a stall is); "—" when not measured.
+  function stalls(record) {
+    if (typeof record.stall_count !== "number") return "—";
+    return record.stall_count > 0 ? `${record.stall_count} · ${seconds(record.stalled_s)}` : "0";
+  }
+
   function startedAt(record) {
     const ns = record.start_time_unix_nano ?? record.first_chunk_time_unix_nano;
     return typeof ns === "number" ? new Date(ns / 1e6).toLocaleTimeString() : "—";
@@ -99,6 +105,7 @@
     tr.appendChild(el("td", "ttft num", seconds(record.ttft_s)));
     tr.appendChild(el("td", "chunks num", record.chunk_count ?? entry.timeline.chunk_total ?? "—"));
     tr.appendChild(el("td", "duration num", seconds(record.duration_s)));
+    tr.appendChild(el("td", "stalls num", stalls(record)));
     const cell = el("td", "timeline");
     cell.appendChild(timeline(entry.timeline, scale));
     cell.title = `${entry.timeline.source === "chunk_events" ? "measured chunk times" : "no chunk times"}; `
@@ -158,7 +165,8 @@
       const status = byId("status");
       status.className = "";
       status.textContent = `showing ${body.streams.length} of ${body.matched} matching · ${body.kept} kept `
-        + `(at most ${body.max_streams}) · ${body.recorded} seen · stall ≥ ${body.stall_gap_s} s · `
+        + `(at most ${body.max_streams}) · ${body.recorded} seen · `
+        + `${body.streams.filter((s) => s.record.stall_count > 0).length} shown stalled · `
         + `updated ${new Date().toLocaleTimeString()}`;
       firstLoad = false;
     } catch (error) {

@@ -1,9 +1,9 @@
 """The most recent streams, bounded: what the streamz page shows.
 
-Each entry is a stream record's JSON form, its timeline (see timeline.py) and the anomalies of
-that stream. An anomaly may arrive before its record (a later batch carries the record): it waits,
-bounded, for its stream. An anomaly tied to no span (a route-level alert) is kept in `alerts`.
-Called from the event loop only; no locking.
+Each entry is a stream record's JSON form, its timeline (see timeline.py: its chunks and the stalls the
+`stream` processor found) and the anomalies of that stream. An anomaly may arrive before its record (a later
+batch carries the record): it waits, bounded, for its stream. An anomaly tied to no span (a route-level alert)
+is kept in `alerts`. Called from the event loop only; no locking.
 """
 
 from __future__ import annotations
@@ -12,27 +12,27 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from processor.extensions.streamz.timeline import build_timeline
+from processor.model.chunks import StreamChunks
 
 MAX_ALERTS = 50
 
 
 class StreamBuffer:
-    def __init__(self, max_streams: int, stall_gap_s: float) -> None:
+    def __init__(self, max_streams: int) -> None:
         self.max_streams = max_streams
-        self.stall_gap_s = stall_gap_s
         self._streams: OrderedDict[str, dict[str, Any]] = OrderedDict()  # oldest first
         self._waiting: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()  # anomalies before their record
         self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
         self.recorded = 0  # streams ever recorded: the page shows how many dropped out
 
-    def add_stream(self, record: dict[str, Any], chunk_times: list[int] | None = None) -> None:
+    def add_stream(self, record: dict[str, Any], chunks: StreamChunks | None = None) -> None:
         key = _key(record)
         entry = self._streams.pop(key, None)
         anomalies = entry["anomalies"] if entry else []
         anomalies.extend(self._waiting.pop(key, ()))
         self.recorded += 1
         self._streams[key] = {"key": key, "seq": self.recorded, "record": record,
-                              "timeline": build_timeline(record, chunk_times, self.stall_gap_s),
+                              "timeline": build_timeline(record, chunks),
                               "anomalies": anomalies}
         while len(self._streams) > self.max_streams:
             self._streams.popitem(last=False)
@@ -63,8 +63,8 @@ class StreamBuffer:
                 continue
             matches.append(entry)
         return {"streams": matches[:max(limit, 0)], "matched": len(matches), "kept": len(self._streams),
-                "recorded": self.recorded, "max_streams": self.max_streams, "stall_gap_s": self.stall_gap_s,
-                "facets": self.facets(), "alerts": list(reversed(self.alerts))}
+                "recorded": self.recorded, "max_streams": self.max_streams, "facets": self.facets(),
+                "alerts": list(reversed(self.alerts))}
 
     def facets(self) -> dict[str, list[str]]:
         """The values each filter can take, from what is kept now."""

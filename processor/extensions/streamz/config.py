@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from processor.config.models import ComponentConfig
-from processor.config.types import Duration, Endpoint
+from processor.config.types import Endpoint
 
 
 class StreamzConfig(ComponentConfig):
@@ -11,13 +13,13 @@ class StreamzConfig(ComponentConfig):
     endpoint: Endpoint = "127.0.0.1:55680"
     #: How many of the most recent streams the page can show; older ones drop out.
     max_streams: int = Field(default=200, ge=1, le=100_000)
-    #: A gap between two chunks at least this long is drawn as a stall. Only for drawing: the `cadence`
-    #: processor decides what counts as a stall in the record.
-    stall_gap: Duration = 2.0
 
-    @field_validator("stall_gap")
+    @model_validator(mode="before")
     @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError(f"{value}s is not positive; a stall gap must be more than 0 (e.g. 2s)")
-        return value
+    def _no_stall_gap(cls, data: Any) -> Any:
+        # the page once found stalls itself; a config that still sets the gap would silently mean nothing
+        if isinstance(data, dict) and "stall_gap" in data:
+            raise ValueError("stall_gap is no longer a streamz setting: the page draws the stalls the stream "
+                             "processor found. Remove it here and set processors::stream::cadence (stall_gap, "
+                             "stall_factor) instead")
+        return data

@@ -1,11 +1,11 @@
 """The streamz extension: a live page of the most recent streams, like the Collector's zpages.
 
 An extension receives no pipeline data, so the `streamz` exporter (processor/exporters/streamz)
-feeds this extension's buffer; put that exporter in the traces pipeline, after the stream
-processors:
+feeds this extension's buffer; put that exporter in the traces pipeline, after the `stream`
+processor:
 
     extensions:
-      streamz: {endpoint: 127.0.0.1:55680, max_streams: 200, stall_gap: 2s}
+      streamz: {endpoint: 127.0.0.1:55680, max_streams: 200}
     exporters:
       streamz: {}                 # feeds extension `streamz`; `extension: streamz/other` for another one
     service:
@@ -14,8 +14,10 @@ processors:
         traces: {..., exporters: [..., streamz]}
 
 Then open http://127.0.0.1:55680/streamz. The page shows route, model, outcome and TTFT of each
-stream, a timeline of its chunk arrivals with stalls marked, and its anomalies; it can be filtered
-by route, outcome and anomaly kind, and polls /streamz/api/streams to refresh without reloading.
+stream, a timeline of its chunk arrivals with its stalls marked, its stall count and time stalled, and its
+anomalies; it can be filtered by route, outcome and anomaly kind, and polls /streamz/api/streams to refresh
+without reloading. What counts as a stall is the `stream` processor's: processors::stream::cadence (stall_gap,
+stall_factor); the page draws what it found.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class StreamzExtension(ComponentBase):
         self.log = settings.logger
         self.config = config
         #: Filled by the streamz exporter; readable before start, so the exporter may start in any order.
-        self.buffer = StreamBuffer(config.max_streams, config.stall_gap)
+        self.buffer = StreamBuffer(config.max_streams)
         self._server: HttpServer | None = None
 
     @property

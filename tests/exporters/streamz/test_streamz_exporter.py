@@ -1,4 +1,4 @@
-"""The streamz exporter: where it finds chunk times, what it hands the extension, and how it fails to start."""
+"""The streamz exporter: what it hands the extension (each record with its chunks) and how it fails to start."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from processor.component import Kind
-from processor.conventions.base import LlmCall
 from processor.exporters.streamz import factory as exporter_factory
-from processor.exporters.streamz.chunks import CHUNK_EVENT
 from processor.extensions.streamz import factory as extension_factory
 from processor.model.batch import Batch, Signal
+from processor.model.chunks import Stall, StreamChunks
 from processor.model.records import StreamRecord, anomaly_for
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
-from processor.stream.work import StreamWork, TraceState
 from processor.testing import create_settings
 
 S = 1_000_000_000
@@ -43,34 +41,24 @@ def kept(extension) -> dict[str, dict]:
     return {e["record"]["span_id"]: e for e in extension.buffer.query()["streams"]}
 
 
-async def test_chunk_times_come_from_the_stream_processors_work_items():
+async def test_each_record_is_drawn_with_its_chunks_and_the_processors_stalls():
     extension, exporter, _ = await started()
     batch = Batch.empty(Signal.TRACES)  # a background flush: records, no spans
-    final = record(1)
-    work = StreamWork(LlmCall(record=final, chunk_times=[T0 + 3 * S, T0 + S]), final, TraceState(final.trace_id))
-    batch.extra["stream_work"] = [work]
-    batch.streams.append(final)
+    batch.streams.extend([record(1), record(2)])
+    # the processor found no stall in record 1's 2 s gap (its stall_gap was higher) and one of 0.5 s in record 2's
+    batch.chunks.append(StreamChunks(bytes([1]) * 8, (T0 + S, T0 + 3 * S), ()))
+    batch.chunks.append(StreamChunks(bytes([2]) * 8, (T0 + S, T0 + S + S // 10, T0 + 2 * S - S // 10),
+                                     (Stall(T0 + S + S // 10, 0.5),)))
+    batch.chunks.append(StreamChunks(bytes([9]) * 8, (T0,), ()))  # no record in this batch: not drawn
     await exporter.consume(batch)
-    timeline = kept(extension)[final.span_id.hex()]["timeline"]
-    assert timeline["chunks"] == [1.0, 3.0]
-    assert [s["gap_s"] for s in timeline["stalls"]] == [2.0]
+    first, second = kept(extension)[(bytes([1]) * 8).hex()], kept(extension)[(bytes([2]) * 8).hex()]
+    assert first["timeline"]["chunks"] == [1.0, 3.0] and first["timeline"]["stalls"] == []
+    assert second["timeline"]["chunks"] == [1.0, 1.1, 1.9]
+    assert second["timeline"]["stalls"] == [{"from_s": 1.1, "to_s": 1.6, "gap_s": 0.5}]
+    assert len(kept(extension)) == 2
 
 
-async def test_chunk_times_come_from_the_spans_chunk_events_otherwise():
-    extension, exporter, _ = await started()
-    batch = Batch.empty(Signal.TRACES)
-    scope = batch.request.resource_spans.add().scope_spans.add()
-    for n in (1, 2):
-        span = scope.spans.add(trace_id=bytes([n]) * 16, span_id=bytes([n]) * 8, name="openai.chat")
-        span.events.add(name=CHUNK_EVENT, time_unix_nano=T0 + n * S)
-        span.events.add(name="other.event", time_unix_nano=T0 + 9 * S)
-    batch.streams.append(record(2))  # span 1 has no record in this batch: not read
-    await exporter.consume(batch)
-    assert list(kept(extension)) == [(bytes([2]) * 8).hex()]
-    assert kept(extension)[(bytes([2]) * 8).hex()]["timeline"]["chunks"] == [2.0]
-
-
-async def test_without_chunk_events_the_record_is_kept_with_its_own_times_only():
+async def test_a_record_without_chunks_is_kept_with_its_own_times_only():
     extension, exporter, host = await started()
     batch = Batch.empty(Signal.TRACES)
     batch.streams.append(record(3, first_chunk_time_unix_nano=T0 + S, end_time_unix_nano=T0 + 2 * S, ttft_s=1.0))

@@ -76,6 +76,9 @@ async def test_the_live_view_shows_streams_stalls_and_anomalies_and_refreshes(st
         assert await normal.eval_on_selector_all("svg .stall", "marks => marks.length") == 0
         assert await normal.eval_on_selector_all("svg .chunk", "ticks => ticks.length") == 20
         assert "3.000 s" in await stalled.eval_on_selector("svg .stall title", "t => t.textContent")
+        assert await stalled.eval_on_selector(".stalls", "c => c.textContent") == "1 · 3.000 s"  # the record's
+        assert await normal.eval_on_selector(".stalls", "c => c.textContent") == "0"
+        assert "1 shown stalled" in await page.text_content("#status")
         assert await stalled.eval_on_selector(".anomaly", "b => b.textContent") == "stall"
         assert await aborted.eval_on_selector(".anomaly", "b => b.textContent") == "abort"
         assert "anomalous" in await stalled.get_attribute("class")

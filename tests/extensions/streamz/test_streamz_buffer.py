@@ -17,7 +17,7 @@ def routes(result: dict) -> list[str]:
 
 
 def test_keeps_only_the_most_recent_streams_newest_first():
-    buffer = StreamBuffer(max_streams=3, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=3)
     for n in range(5):
         buffer.add_stream(record(n, route=f"/r{n}"))
     result = buffer.query()
@@ -26,7 +26,7 @@ def test_keeps_only_the_most_recent_streams_newest_first():
 
 
 def test_the_same_stream_recorded_again_replaces_its_entry_and_keeps_its_anomalies():
-    buffer = StreamBuffer(max_streams=10, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=10)
     buffer.add_stream(record(1, outcome="truncated"))
     buffer.add_anomaly(anomaly(1, "truncation"))
     buffer.add_stream(record(2))
@@ -38,7 +38,7 @@ def test_the_same_stream_recorded_again_replaces_its_entry_and_keeps_its_anomali
 
 
 def test_an_anomaly_that_comes_before_its_record_waits_for_it():
-    buffer = StreamBuffer(max_streams=10, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=10)
     buffer.add_anomaly(anomaly(7, "stall"))
     assert buffer.query()["streams"] == []
     buffer.add_stream(record(7))
@@ -46,7 +46,7 @@ def test_an_anomaly_that_comes_before_its_record_waits_for_it():
 
 
 def test_waiting_anomalies_are_bounded():
-    buffer = StreamBuffer(max_streams=2, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=2)
     for n in range(5):
         buffer.add_anomaly(anomaly(n, "stall"))
     buffer.add_stream(record(0))
@@ -56,7 +56,7 @@ def test_waiting_anomalies_are_bounded():
 
 
 def test_anomalies_of_no_stream_are_alerts_newest_first_and_bounded():
-    buffer = StreamBuffer(max_streams=2, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=2)
     for n in range(MAX_ALERTS + 3):
         buffer.add_anomaly({"kind": "slow_first_token", "route": "/chat", "detail": f"p95 {n}"})
     alerts = buffer.query()["alerts"]
@@ -65,7 +65,7 @@ def test_anomalies_of_no_stream_are_alerts_newest_first_and_bounded():
 
 
 def test_filters_by_route_outcome_and_anomaly_kind_together():
-    buffer = StreamBuffer(max_streams=10, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=10)
     buffer.add_stream(record(1, "/chat", "completed"))
     buffer.add_stream(record(2, "/chat", "aborted"))
     buffer.add_stream(record(3, "/sum", "completed"))
@@ -80,7 +80,7 @@ def test_filters_by_route_outcome_and_anomaly_kind_together():
 
 
 def test_limit_caps_what_is_returned_not_what_matched():
-    buffer = StreamBuffer(max_streams=10, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=10)
     for n in range(6):
         buffer.add_stream(record(n))
     result = buffer.query(limit=2)
@@ -88,7 +88,7 @@ def test_limit_caps_what_is_returned_not_what_matched():
 
 
 def test_facets_list_the_values_kept_now():
-    buffer = StreamBuffer(max_streams=2, stall_gap_s=2.0)
+    buffer = StreamBuffer(max_streams=2)
     buffer.add_stream(record(1, "/old", "error"))
     buffer.add_stream(record(2, "/chat", "completed"))
     buffer.add_stream(record(3, "/sum", "aborted"))

@@ -37,12 +37,14 @@ async def test_the_api_returns_what_was_fed_with_timelines_and_anomalies(streamz
     assert [a["kind"] for a in aborted["anomalies"]] == ["abort"]
     assert [a["kind"] for a in stalled["anomalies"]] == ["stall"]
     assert normal["anomalies"] == []
-    assert [round(s["gap_s"], 3) for s in stalled["timeline"]["stalls"]] == [3.0]
+    assert stalled["timeline"]["stalls"] == [{"from_s": 0.7, "to_s": 3.7, "gap_s": 3.0}]
+    assert (stalled["record"]["stall_count"], stalled["record"]["stalled_s"]) == (1, 3.0)
+    assert normal["record"]["stall_count"] == 0
     assert stalled["timeline"]["chunks"] == [0.5, 0.6, 0.7, 3.7, 3.8, 3.9]
     assert len(normal["timeline"]["chunks"]) == 20 and normal["timeline"]["stalls"] == []
     assert body["facets"] == {"routes": ["/chat", "/summarize"], "outcomes": ["aborted", "completed"],
                               "anomalies": ["abort", "stall"]}
-    assert body["stall_gap_s"] == 2.0 and body["max_streams"] == 60
+    assert body["max_streams"] == 60
 
 
 async def test_the_api_filters_by_query_parameters(streamz, http):
