@@ -14,7 +14,6 @@ from processor.service.service import Service
 from tests.receivers.kafka.helpers import loadgen_traces
 
 
-
 def processing_service(bootstrap: str, topic: str, group: str, out: Path, *, wait: str = "1s") -> Service:
     """kafka -> the stream processor -> a file of stream records; otlp-free, no self-telemetry port."""
     return Service(validate({
