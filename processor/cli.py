@@ -60,7 +60,7 @@ def _config_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--config", action="append", metavar="FILE", required=required,
                         help="pipeline YAML; repeat to deep-merge several files, later ones win")
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                        help="override one key, e.g. processors.cadence.stall_gap=3s")
+                        help="override one key, e.g. processors.stream.cadence.stall_gap=3s")
 
 
 def _load(args) -> Config | None:

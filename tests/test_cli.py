@@ -130,8 +130,8 @@ def test_a_config_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_pa
     """Before: a 100 MB config took 78 s and 1.06 GiB to parse, then blamed YAML aliases it did not have."""
     path = tmp_path / "huge.yaml"
     with path.open("w") as file:  # a valid price table, no aliases: just too big to be a pipeline (2 MiB)
-        file.write("processors:\n  cost:\n    prices:\n")
-        line = "      m{:09d}: {{input_per_million: 1.0, output_per_million: 2.0}}\n"
+        file.write("processors:\n  stream:\n    cost:\n      prices:\n")
+        line = "        m{:09d}: {{input_per_million: 1.0, output_per_million: 2.0}}\n"
         for index in range((2 << 20) // len(line.format(0))):
             file.write(line.format(index))
     result = tokenstream("validate", "--config", str(path))
@@ -155,7 +155,7 @@ def test_a_huge_value_is_quoted_by_a_short_prefix_in_every_message(tmp_path):
             timeout: "{long}x"
             ? "{long}"
             : 1
-          ? cadence/{long}
+          ? stream/{long}
           : {{}}
         exporters:
           debug: {{}}
@@ -176,16 +176,16 @@ STREAM_ORDER = textwrap.dedent("""\
         protocols:
           grpc: {endpoint: "127.0.0.1:4317"}
     processors:
-      stream_reconstruct: {}
-      cadence: {}
+      stream: {}
       slo: {}
+      batch: {}
     exporters:
       debug: {}
     service:
       pipelines:
         traces:
           receivers: [otlp]
-          processors: [cadence, stream_reconstruct]
+          processors: [slo, stream]
           exporters: [debug]
         traces/nostream:
           receivers: [otlp]
@@ -194,19 +194,20 @@ STREAM_ORDER = textwrap.dedent("""\
 """)
 
 
-def test_a_stream_processor_before_or_without_stream_reconstruct_is_refused_with_the_fix(tmp_path):
-    """Placed there it would see no streamed call and silently do nothing."""
+def test_a_processor_needing_stream_records_before_or_without_stream_is_refused_with_the_fix(tmp_path):
+    """Placed there it would see no stream record and silently do nothing."""
     result = validate_text(tmp_path, STREAM_ORDER)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
-        'error: service::pipelines::traces::processors: processor "cadence" works on the streamed calls '
-        "stream_reconstruct reads, but no stream_reconstruct comes before it; list stream_reconstruct first, e.g. "
-        "processors: [memory_limiter, stream_reconstruct, cadence, ...]",
-        'error: service::pipelines::traces/nostream::processors: processor "slo" works on the streamed calls '
-        "stream_reconstruct reads, but this pipeline has no stream_reconstruct; list stream_reconstruct first, e.g. "
-        "processors: [memory_limiter, stream_reconstruct, slo, ...]",
+        'error: service::pipelines::traces::processors: processor "slo" works on the stream records the stream '
+        "processor emits, but no stream processor comes before it; list stream first, e.g. "
+        "processors: [memory_limiter, stream, slo, ...]",
+        'error: service::pipelines::traces/nostream::processors: processor "slo" works on the stream records the '
+        "stream processor emits, but this pipeline has no stream processor; list stream first, e.g. "
+        "processors: [memory_limiter, stream, slo, ...]",
     ], result.stderr
-    fixed = STREAM_ORDER.replace("[cadence, stream_reconstruct]", "[stream_reconstruct, cadence]") \
-        .replace("processors: [slo]", "processors: [stream_reconstruct, slo]")
+    # A batch before stream loses nothing (stream reads whatever was merged into the batch it is given).
+    fixed = STREAM_ORDER.replace("[slo, stream]", "[batch, stream, slo]") \
+        .replace("processors: [slo]", "processors: [stream, slo]")
     assert validate_text(tmp_path, fixed).returncode == 0

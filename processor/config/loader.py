@@ -108,7 +108,8 @@ def deep_merge(base: dict, override: dict) -> dict:
 def _apply_set(document: dict, override: str) -> None:
     path, sep, raw = override.partition("=")
     if not sep or not path:
-        raise LoadError(f"--set {quoted(override)}: expected key.path=value, e.g. processors.cadence.stall_gap=3s")
+        raise LoadError(f"--set {quoted(override)}: expected key.path=value, "
+                        f"e.g. processors.stream.cadence.stall_gap=3s")
     keys = path.split(".")
     node = document
     for key in keys[:-1]:

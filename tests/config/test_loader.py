@@ -14,11 +14,15 @@ def test_env_references_expand_with_defaults_and_whole_values_keep_their_type():
 
 def test_files_deep_merge_and_set_overrides_win(tmp_path):
     base = tmp_path / "base.yaml"
-    base.write_text("processors:\n  cadence: {stall_gap: 2s, stall_factor: 4}\n  batch: {}\n")
+    base.write_text("processors:\n  stream:\n    wait: 5s\n    cadence: {stall_gap: 2s, stall_factor: 4}\n"
+                    "  batch: {}\n")
     extra = tmp_path / "extra.yaml"
-    extra.write_text("processors:\n  cadence: {stall_gap: 3s}\n")
-    merged = load([base, extra], ["processors.batch.timeout=1s", "service.telemetry.metrics.level=none"])
-    assert merged == {"processors": {"cadence": {"stall_gap": "3s", "stall_factor": 4}, "batch": {"timeout": "1s"}},
+    extra.write_text("processors:\n  stream:\n    cadence: {stall_gap: 3s}\n")
+    merged = load([base, extra], ["processors.batch.timeout=1s", "processors.stream.content_check=false",
+                                  "service.telemetry.metrics.level=none"])
+    assert merged == {"processors": {"stream": {"wait": "5s", "cadence": {"stall_gap": "3s", "stall_factor": 4},
+                                                "content_check": False},
+                                     "batch": {"timeout": "1s"}},
                       "service": {"telemetry": {"metrics": {"level": "none"}}}}
 
 

@@ -102,14 +102,18 @@ def test_sidecar_sits_in_the_gateway_pod_as_native_sidecar_or_plain_container(na
 def test_config_is_deep_merged_over_the_default_with_kafka_from_values():
     documents = render_documents({
         "kafka": {"brokers": ["a:9092", "b:9092"], "topics": {"spans": "s", "streams": "r", "anomalies": "x"}},
-        "config": {"processors": {"cadence": {"stall_gap": "3s"}}, "exporters": {"debug": {}}},
+        "config": {"processors": {"stream": {"cadence": {"stall_gap": "3s"}, "content_check": False}},
+                   "exporters": {"debug": {}}},
     })
     config = yaml.safe_load(by_kind(documents, "ConfigMap")[0]["data"]["config.yaml"])
     assert config["exporters"]["kafka"]["brokers"] == ["a:9092", "b:9092"]
     assert config["exporters"]["kafka"]["topics"] == {"spans": "s", "streams": "r", "anomalies": "x",
                                                       "trace_costs": "llm.trace.costs"}  # merged over the default
-    assert config["processors"]["cadence"] == {"stall_gap": "3s"}
-    assert config["processors"]["stream_reconstruct"] == {"conventions": ["auto"], "wait": "5s"}  # kept
+    stream = config["processors"]["stream"]
+    assert stream["cadence"] == {"stall_gap": "3s"}
+    assert stream["content_check"] is False  # false turns a section off, over the default's {}
+    assert (stream["conventions"], stream["wait"], stream["retries"]) == (["auto"], "5s", {})  # kept
+    assert "openai/gpt-4o-mini" in stream["cost"]["prices"]  # kept
     assert "debug" in config["exporters"] and "prometheus" in config["exporters"]
 
 
@@ -131,7 +135,7 @@ def test_a_config_change_rolls_the_pods():
         workload = by_kind(render_documents({"kafka": {"brokers": ["k:9092"]}, "config": config}), "Deployment")[0]
         return workload["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
-    assert checksum({}) != checksum({"processors": {"cadence": {"stall_gap": "3s"}}})
+    assert checksum({}) != checksum({"processors": {"stream": {"cadence": {"stall_gap": "3s"}}}})
 
 
 def test_dashboard_configmap_is_labelled_for_the_grafana_sidecar():

@@ -22,8 +22,9 @@ from processor.exporters.prometheus.metrics import StreamMetrics
 from processor.testing.process import TokenstreamProcess, free_port
 from tests.support.otlp_capture import OtlpCapture
 
-STREAM_PROCESSORS = {"stream_reconstruct": {"conventions": ["auto"], "wait": "1s"}, "cadence": {"stall_gap": "2s"},
-                     "retry_detect": {}, "truncation": {}, "cost": {}, "batch": {"timeout": "20ms"}}
+STREAM_PROCESSORS = {"stream": {"conventions": ["auto"], "wait": "1s", "cadence": {"stall_gap": "2s"}, "retries": {},
+                                "truncation": {}, "cost": {}, "content_check": False},
+                     "batch": {"timeout": "20ms"}}
 VARIANTS = {"cumulative": {}, "delta": {"temporality": "delta"}, "exponential": {"histogram": "exponential"}}
 SEMCONV = {"gen_ai.server.time_to_first_token", "gen_ai.server.time_per_output_token",
            "gen_ai.client.operation.duration", "gen_ai.client.token.usage", "llm.streams"}

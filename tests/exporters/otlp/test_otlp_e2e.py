@@ -58,8 +58,9 @@ def test_tokenstream_into_tokenstream_gives_byte_identical_spans(tmp_path):
     second = _start(_pipeline(second_grpc, second_health, {"file": {"path": str(tmp_path / "second.jsonl")}}),
                     tmp_path / "second", second_health)
     first_grpc, first_health = free_port(), free_port()
-    stream = {"stream_reconstruct": {"conventions": ["auto"], "wait": "1s"}, "cadence": {}, "retry_detect": {},
-              "truncation": {}, "cost": {}, "redaction": {}, "batch": {"timeout": "20ms"}}
+    stream = {"stream": {"conventions": ["auto"], "wait": "1s", "cadence": {}, "retries": {}, "truncation": {},
+                         "cost": {}, "content_check": False},
+              "redaction": {}, "batch": {"timeout": "20ms"}}
     first = _start(_pipeline(first_grpc, first_health, {
         "file": {"path": str(tmp_path / "first.jsonl")},
         "otlp": {"endpoint": f"127.0.0.1:{second_grpc}", "tls": {"insecure": True}}}, processors=stream),

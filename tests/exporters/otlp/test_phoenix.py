@@ -39,15 +39,15 @@ def _config(tmp_path, exporter: str, phoenix: Phoenix, grpc: int, health: int) -
         forward = {"endpoint": phoenix.http_endpoint}
     return {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc}"}}}},
-        "processors": {"stream_reconstruct": {"conventions": ["auto"], "wait": "1s"}, "cadence": {"stall_gap": "1s"},
-                       "retry_detect": {}, "truncation": {}, "redaction": {}, "batch": {"timeout": "20ms"}},
+        "processors": {"stream": {"conventions": ["auto"], "wait": "1s", "cadence": {"stall_gap": "1s"}, "retries": {},
+                                  "truncation": {}, "cost": False, "content_check": False},
+                       "redaction": {}, "batch": {"timeout": "20ms"}},
         "exporters": {exporter: forward, "file/spans": {"path": str(tmp_path / "spans.jsonl")}},
         "extensions": {"health_check": {"endpoint": f"127.0.0.1:{health}"}},
         "service": {"extensions": ["health_check"],
                     "telemetry": {"metrics": {"address": f"127.0.0.1:{free_port()}"}},
                     "pipelines": {"traces": {"receivers": ["otlp"],
-                                             "processors": ["stream_reconstruct", "cadence", "retry_detect",
-                                                            "truncation", "redaction", "batch"],
+                                             "processors": ["stream", "redaction", "batch"],
                                              "exporters": [exporter, "file/spans"]}}},
     }
 

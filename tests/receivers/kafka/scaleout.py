@@ -13,18 +13,17 @@ from processor.config.validate import validate
 from processor.service.service import Service
 from tests.receivers.kafka.helpers import loadgen_traces
 
-STREAM_PROCESSORS = ["stream_reconstruct", "cadence", "retry_detect", "truncation"]
-
 
 def processing_service(bootstrap: str, topic: str, group: str, out: Path, *, wait: str = "1s") -> Service:
-    """kafka -> the stream processors -> a file of stream records; otlp-free, no self-telemetry port."""
+    """kafka -> the stream processor -> a file of stream records; otlp-free, no self-telemetry port."""
     return Service(validate({
         "receivers": {"kafka": {"brokers": [bootstrap], "topic": topic, "group_id": group,
                                 "session_timeout": "6s", "heartbeat_interval": "500ms"}},
-        "processors": {"stream_reconstruct": {"wait": wait}, "cadence": {}, "retry_detect": {}, "truncation": {}},
+        "processors": {"stream": {"wait": wait, "cadence": {}, "retries": {}, "truncation": {}, "cost": False,
+                                  "content_check": False}},
         "exporters": {"file": {"path": str(out), "kind": "streams"}},
         "service": {"telemetry": {"metrics": {"level": "none"}},
-                    "pipelines": {"traces": {"receivers": ["kafka"], "processors": STREAM_PROCESSORS,
+                    "pipelines": {"traces": {"receivers": ["kafka"], "processors": ["stream"],
                                              "exporters": ["file"]}}}}))
 
 

@@ -16,23 +16,27 @@ receivers:
       http: {endpoint: {{ ternary "127.0.0.1" "0.0.0.0" $sidecar }}:4318}
 processors:
   memory_limiter: {limit_mib: {{ ternary 200 400 $sidecar }}}
-  stream_reconstruct: {conventions: [auto], wait: 5s}
-  cadence: {stall_gap: 2s}
-  retry_detect: {}
-  truncation: {}
-  cost:
-    prices:  # USD per million tokens; add your models through config.processors.cost.prices
-      openai/gpt-4o-mini: {input_per_million: 0.15, output_per_million: 0.6}
-      openai/gpt-4.1: {input_per_million: 2.0, output_per_million: 8.0}
-      anthropic/claude-sonnet-4: {input_per_million: 3.0, output_per_million: 15.0}
-      anthropic/claude-haiku-4: {input_per_million: 1.0, output_per_million: 5.0}
-      vllm/*: {input_per_million: 0.0, output_per_million: 0.0}
+  # Reads each streamed LLM call once and derives its stream record; every section is optional (`false` turns one
+  # off, e.g. config.processors.stream.content_check: false).
+  stream:
+    conventions: [auto]
+    wait: 5s
+    cadence: {stall_gap: 2s}
+    retries: {}
+    truncation: {}
+    cost:
+      prices:  # USD per million tokens; add your models through config.processors.stream.cost.prices
+        openai/gpt-4o-mini: {input_per_million: 0.15, output_per_million: 0.6}
+        openai/gpt-4.1: {input_per_million: 2.0, output_per_million: 8.0}
+        anthropic/claude-sonnet-4: {input_per_million: 3.0, output_per_million: 15.0}
+        anthropic/claude-haiku-4: {input_per_million: 1.0, output_per_million: 5.0}
+        vllm/*: {input_per_million: 0.0, output_per_million: 0.0}
+    # Flags a stream whose chunks do not add up to the completion its span recorded (offsets and hashes only).
+    content_check: {}
   slo: {default_p95_ttft: 2s, window: 5m, min_streams: 20}
   reconnect: {reconnect_window: 30s}
   feedback: {}
   trace_cost: {wait: 10s}
-  # Flags a stream whose chunks do not add up to the completion its span recorded (offsets and hashes only).
-  content_check: {}
   # Prompt and completion content in every convention, and the request headers OpenLLMetry leaks into
   # gen_ai.headers, are dropped before anything leaves.
   redaction: {}
@@ -80,7 +84,7 @@ service:
   pipelines:
     traces:
       receivers: [otlp]
-      processors: [memory_limiter, stream_reconstruct, cadence, retry_detect, truncation, cost, slo, reconnect, feedback, trace_cost, content_check, redaction, batch]
+      processors: [memory_limiter, stream, slo, reconnect, feedback, trace_cost, redaction, batch]
       exporters: [kafka, prometheus{{ if $otlp }}, otlp{{ if .Values.otlp.metrics }}, stream_metrics{{ end }}{{ end }}]
     {{- if and $otlp .Values.otlp.metrics }}
     metrics:
