@@ -82,7 +82,8 @@ def test_a_set_key_is_valid(capsys, monkeypatch):
 
 
 #: What each refusal offers instead of a key: the rest of the reason is the same words.
-INSTEAD = {"content": ", or leave hash_key_env out for unkeyed SHA-256 fingerprints", "redaction": ", or use action: drop"}
+INSTEAD = {"content": ", or leave hash_key_env out for unkeyed SHA-256 fingerprints",
+           "redaction": ", or use action: drop"}
 
 
 @pytest.mark.parametrize("value", [None, "", "secret"], ids=["unset", "empty", "short"])
