@@ -9,7 +9,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bench import payloads
 from processor import wire
 from processor.model.batch import Batch, Signal, count_items
-from processor.processors.stream_reconstruct.reading import CLAIMS
+from processor.processors.stream.reading import CLAIMS
 from processor.stream.enrich import add_attributes
 
 REQUESTS = payloads.build("mixed", variants=3) + payloads.build("plain", variants=2)

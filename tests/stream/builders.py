@@ -1,4 +1,4 @@
-"""Spans, requests and LLM calls built by hand for the stream processors' tests, and a small convention that
+"""Spans, requests and LLM calls built by hand for the stream processor's tests, and a small convention that
 reads them (`test.*` attributes), standing in for the real adapters."""
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def choice_log(span_id: bytes, finish_reason: str, trace_id: bytes = TRACE) -> E
 
 
 class AttrConvention:
-    """Reads spans marked `test.llm`; finish reason, usage and markers from `test.*` attributes, chunk times
-    from `chunk` events, a `first` event as first token."""
+    """Reads spans marked `test.llm`; finish reason, model and usage from `test.*` attributes, chunk times from
+    `chunk` events, a `first` event as first token; every other attribute may be a retry marker."""
 
     name = "test"
 
@@ -108,13 +108,16 @@ class AttrConvention:
                 call.first_token_time = event.time_unix_nano
         if "test.finish_reason" in attrs:
             record.finish_reason = attrs["test.finish_reason"].string_value
+        if "test.model" in attrs:
+            record.request_model = attrs["test.model"].string_value
         if "test.output_tokens" in attrs:
             record.output_tokens = attrs["test.output_tokens"].int_value
+        if "test.input_tokens" in attrs:
             record.input_tokens = attrs["test.input_tokens"].int_value
         if "test.reported_ttft_s" in attrs:
             call.reported_ttft_s = attrs["test.reported_ttft_s"].double_value
         call.consumer_closed = "test.closed" in attrs
-        call.retry_markers = {kv.key: kv.value for kv in span.attributes if kv.key == "http.request.resend_count"}
+        call.retry_markers = {kv.key: kv.value for kv in span.attributes if not kv.key.startswith("test.")}
         return call
 
     def join_log(self, call: LlmCall, log_record: Any) -> None:

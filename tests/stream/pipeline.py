@@ -1,77 +1,73 @@
-"""Building the stream processors by hand for tests: alone, or chained in the default order."""
+"""The real `stream` processor built for tests: sections configured as a user writes them, with the test convention
+(tests.stream.builders) or the real adapters, and a traces and a logs instance of one component id sharing state as
+the service builds them."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
 from processor.component import Kind
 from processor.model.batch import Batch, Signal
-from processor.processors.cadence.config import CadenceConfig
-from processor.processors.cadence.processor import CadenceProcessor
-from processor.processors.cost.config import CostConfig
-from processor.processors.cost.processor import CostProcessor
-from processor.processors.retry_detect.config import RetryDetectConfig
-from processor.processors.retry_detect.processor import RetryDetectProcessor
-from processor.processors.stream_reconstruct.config import StreamReconstructConfig
-from processor.processors.stream_reconstruct.processor import StreamReconstructProcessor
-from processor.processors.truncation.config import TruncationConfig
-from processor.processors.truncation.processor import TruncationProcessor
-from processor.stream.work import WORK, StreamWork, TraceState
-from processor.testing import create_settings
+from processor.processors.stream import processor as stream_module
+from processor.processors.stream.config import StreamConfig
+from processor.processors.stream.processor import StreamProcessor
+from processor.testing import SinkConsumer, create_settings
 from tests.stream.builders import AttrConvention, read_with
 
 
-def reconstruct(next_consumer, *, wait: float = 5.0, max_traces: int = 100, signals=(Signal.TRACES,),
-                shared: dict | None = None, telemetry=None, conventions=None, read=read_with):
-    settings = create_settings("stream_reconstruct", Kind.PROCESSOR, signals=signals, shared=shared,
-                               telemetry=telemetry)
-    config = StreamReconstructConfig(wait=wait, max_traces=max_traces)
-    return StreamReconstructProcessor(settings, config, next_consumer, conventions=conventions or [AttrConvention()],
-                                      read=read)
+def stream(next_consumer, *, signals=(Signal.TRACES,), shared: dict | None = None, telemetry=None,
+           conventions=None, read=read_with, **config: Any) -> StreamProcessor:
+    """A `stream` processor from `config` as a user writes it (e.g. `cadence={"stall_gap": "1s"}`, `cost=False`)."""
+    settings = create_settings("stream", Kind.PROCESSOR, signals=signals, shared=shared, telemetry=telemetry)
+    parsed = StreamConfig.model_validate({"max_traces": 100, **config})
+    return StreamProcessor(settings, parsed, next_consumer, conventions=conventions or [AttrConvention()], read=read)
 
 
-def settings_for(type_: str):
-    return create_settings(type_, Kind.PROCESSOR)
+def sections(*, stall_gap: float = 2.0, prices: dict | None = None, content_check: Any = False) -> dict[str, Any]:
+    """Cadence (stall_gap), retries, truncation and cost (prices) on; the content check only when given its section,
+    as a pipeline that does not compare text runs it."""
+    return {"cadence": {"stall_gap": stall_gap}, "cost": {"prices": prices or {}}, "content_check": content_check}
 
 
-def default_chain(sink, *, stall_gap: float = 2.0, prices: dict | None = None, **reconstruct_options):
-    """stream_reconstruct -> cadence -> retry_detect -> truncation (-> cost) -> sink; returns the head."""
-    head = sink
-    if prices is not None:
-        head = CostProcessor(settings_for("cost"), CostConfig(prices=prices), head)
-    head = TruncationProcessor(settings_for("truncation"), TruncationConfig(), head)
-    head = RetryDetectProcessor(settings_for("retry_detect"), RetryDetectConfig(), head)
-    head = CadenceProcessor(settings_for("cadence"), CadenceConfig(stall_gap=stall_gap), head)
-    return reconstruct(head, **reconstruct_options)
+def default_chain(sink, *, stall_gap: float = 2.0, prices: dict | None = None, content_check: Any = False,
+                  **options: Any) -> StreamProcessor:
+    """The stream processor with `sections`, for traces."""
+    return stream(sink, **{**sections(stall_gap=stall_gap, prices=prices, content_check=content_check), **options})
 
 
-def final_batch(*calls, http=()) -> Batch:
-    """What stream_reconstruct emits after `wait` for one trace holding `calls`."""
-    trace = TraceState(calls[0].record.trace_id, calls={c.record.span_id: c for c in calls})
-    trace.http.extend(http)
-    batch = Batch.empty(Signal.TRACES)
-    for call in trace.streamed_calls():
-        work = StreamWork.of(call, trace)
-        batch.extra.setdefault(WORK, []).append(work)
-        batch.streams.append(work.record)
-    return batch
+def logs_instance(next_consumer=None, *, shared: dict, **options: Any) -> StreamProcessor:
+    """The same component id in a logs pipeline: joins gen_ai logs into the calls the traces instance holds."""
+    return stream(next_consumer or SinkConsumer(), signals=(Signal.LOGS,), shared=shared, **options)
 
 
-def receipt_batch(request, *calls) -> Batch:
-    """A span batch as stream_reconstruct passes it on: each call's receipt-time work points at its span."""
-    spans = {s.span_id: s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans}
-    trace = TraceState(calls[0].record.trace_id, calls={c.record.span_id: c for c in calls})
-    batch = Batch(Signal.TRACES, request)
-    batch.extra[WORK] = [StreamWork.of(c, trace, spans[c.record.span_id]) for c in calls]
-    return batch
+class Clock:
+    """What the stream processor reads as time.monotonic() inside `frozen`."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
-async def replay_capture(capture, conventions, read, *, stall_gap: float = 1.0):
-    """A capture's traces then logs through the default chain, as two pipelines sharing one stream_reconstruct id;
-    shutdown flushes the records into the returned sink."""
-    from processor.testing import SinkConsumer
+@contextmanager
+def frozen(clock: Clock):
+    """The stream processor reads time.monotonic() itself: give its module the fake clock instead, so a `wait`
+    expires when the test says and not when a loaded machine is slow."""
+    with mock.patch.object(stream_module, "time", SimpleNamespace(monotonic=clock)):
+        yield clock
 
+
+async def replay_capture(capture, conventions, read, *, stall_gap: float = 1.0, **config: Any) -> SinkConsumer:
+    """A capture's traces then logs through one stream component id in a traces and a logs pipeline; shutdown
+    emits the records into the returned sink."""
     sink, shared = SinkConsumer(), {}
-    head = default_chain(sink, stall_gap=stall_gap, shared=shared, conventions=conventions, read=read)
-    logs = reconstruct(SinkConsumer(), shared=shared, signals=(Signal.LOGS,), conventions=conventions, read=read)
+    options = {**sections(stall_gap=stall_gap), **config, "conventions": conventions, "read": read}
+    head = stream(sink, shared=shared, **options)
+    logs = logs_instance(shared=shared, **options)
     for request in capture.traces:
         await head.consume(Batch(Signal.TRACES, request))
     for request in capture.logs:

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from processor.conventions.base import TtftClock
-from processor.stream.cadence_math import find_stalls, measure, order_chunks, percentile
+from processor.stream.cadence_math import measure, order_chunks, percentile
 from tests.stream.builders import MS, T0, make_call
 
 offsets = st.lists(st.integers(min_value=0, max_value=5_000 * MS), min_size=1, max_size=60)
@@ -46,11 +46,12 @@ def test_order_chunks_counts_duplicates_and_inversions(raw):
 
 @given(offsets, st.floats(min_value=1.0, max_value=10.0), stall_gaps)
 def test_stall_factor_only_adds_stalls(raw, factor, stall_gap):
-    times = sorted({T0 + o for o in raw})
-    plain, _ = find_stalls(times, stall_gap, None)
-    with_factor, threshold = find_stalls(times, stall_gap, factor)
-    assert threshold <= stall_gap
-    assert {s.start_unix_nano for s in plain} <= {s.start_unix_nano for s in with_factor}
+    call = make_call(chunks=[T0 + o for o in raw])
+    plain = measure(call, stall_gap_s=stall_gap)
+    with_factor = measure(call, stall_gap_s=stall_gap, stall_factor=factor)
+    assert plain.stall_threshold_s == stall_gap and with_factor.stall_threshold_s <= stall_gap
+    assert {s.start_unix_nano for s in plain.stalls} <= {s.start_unix_nano for s in with_factor.stalls}
+    assert all(s.gap_s >= with_factor.stall_threshold_s for s in with_factor.stalls)
 
 
 @given(st.lists(st.floats(min_value=0, max_value=100), min_size=1, max_size=50))

@@ -23,7 +23,7 @@ from tests.stream.builders import MS, llm_span, traces
 from tests.stream.pipeline import default_chain
 
 
-async def test_feedback_in_a_span_event_waits_for_its_stream_and_joins_by_trace_through_the_stream_processors():
+async def test_feedback_in_a_span_event_waits_for_its_stream_and_joins_by_trace_through_the_stream_processor():
     traces_feedback, _, sinks = make_pair()
     head = default_chain(traces_feedback, wait=30)
     trace = b"\xaa" * 16
@@ -31,7 +31,7 @@ async def test_feedback_in_a_span_event_waits_for_its_stream_and_joins_by_trace_
     aborted = llm_span(b"\x01" * 8, trace_id=trace, chunks=chunks, closed=True)
     thumbs_down = feedback_span(trace, b"\x0f" * 8, time=T0 + 2 * S, feedback_thumbs="down")
     await head.consume(Batch(Signal.TRACES, traces(aborted, thumbs_down)))
-    assert joined(sinks[Signal.TRACES]) == []  # the record comes after stream_reconstruct's wait
+    assert joined(sinks[Signal.TRACES]) == []  # the record comes after the stream processor's wait
     await head.shutdown()
     (found,) = joined(sinks[Signal.TRACES])
     assert (found.span_id, found.experience, found.verdict, found.joined_by) == (b"\x01" * 8, "aborted", "down",
@@ -110,7 +110,7 @@ async def test_experience_comes_from_the_record_and_its_anomalies():
                            6: "normal", 7: "slow_first_token", 8: "normal"}
 
 
-async def test_the_chain_keeps_the_stream_processors_outcome():
+async def test_the_chain_keeps_the_stream_processor_s_outcome():
     """An error before any chunk is an `error` outcome; the user saw a broken stream: aborted."""
     traces_feedback, _, sinks = make_pair()
     head = default_chain(traces_feedback, wait=30)

@@ -40,7 +40,7 @@ async def feed(processor, *batches) -> None:
         await processor.consume(Batch(Signal.TRACES, Batch.empty(Signal.TRACES).request, streams=list(records)))
 
 
-async def test_a_reconnect_after_an_abort_through_the_stream_processors():
+async def test_a_reconnect_after_an_abort_through_the_stream_processor():
     sink = SinkConsumer()
     head = default_chain(make_reconnect(sink), wait=30, read=read_with_session)
     chunks = [T0 + 300 * MS + i * 50 * MS for i in range(5)]
@@ -82,7 +82,7 @@ async def test_a_completed_stream_or_a_retry_of_the_partial_one_is_not_a_reconne
                [record(2, start_s=3, end_s=4)],  # after a completed stream
                [record(3, start_s=5, end_s=6, outcome="aborted")],
                [record(4, start_s=6.5, end_s=9, attempt=1, retried_after_partial=True,
-                       partial_attempt_span_id=b"\x03" * 8)],  # retry_detect's retry: counted as a retry
+                       partial_attempt_span_id=b"\x03" * 8)],  # the stream processor's retry: counted as a retry
                [record(5, start_s=5.5, end_s=7)])  # started before the abort ended: concurrent, not a reconnect
     assert all(r.reconnect_of == b"" for r in sink.streams)
 

@@ -81,7 +81,7 @@ async def test_a_trace_without_priced_streams_has_no_cost():
     assert only.unpriced_streams == 1
 
 
-async def test_retries_after_a_partial_stream_pay_twice_through_the_stream_processors():
+async def test_retries_after_a_partial_stream_pay_twice_through_the_stream_processor():
     sink = SinkConsumer()
     cost = make(sink)
     head = default_chain(cost, prices=PRICES, wait=30)

@@ -5,19 +5,17 @@ from __future__ import annotations
 import random
 
 from processor.component import Kind
-from processor.conventions import read_llm_call, select
 from processor.loadgen.profiles import draw
 from processor.loadgen.spans import TraceBuilder, _attr
 from processor.model.batch import Batch, Signal
-from processor.processors.stream_reconstruct.config import StreamReconstructConfig
-from processor.processors.stream_reconstruct.processor import StreamReconstructProcessor
+from processor.processors.stream import factory
 from processor.testing import SinkConsumer, create_settings
 
 
 def _processor(sink, **config):
-    settings = create_settings("stream_reconstruct", Kind.PROCESSOR, signals=(Signal.TRACES,))
-    return StreamReconstructProcessor(settings, StreamReconstructConfig(**config), sink,
-                                      conventions=select(["auto"]), read=read_llm_call)
+    """The stream processor as the service builds it: its factory, the real convention adapters."""
+    settings = create_settings("stream", Kind.PROCESSOR, signals=(Signal.TRACES,))
+    return factory.create(settings, factory.config_model.model_validate(config), sink)
 
 
 def _traffic(count: int):

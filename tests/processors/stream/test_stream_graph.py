@@ -1,5 +1,5 @@
-"""The stream processors inside a real pipeline graph: one stream_reconstruct id in a traces and a logs pipeline
-(sharing its store), records written by the file exporter, the rest flushed on shutdown."""
+"""The stream processor inside a real pipeline graph: one stream id in a traces and a logs pipeline (sharing its
+store), records written by the file exporter, the rest flushed on shutdown."""
 
 from __future__ import annotations
 
@@ -27,16 +27,16 @@ CAPTURE = Path(__file__).parents[2] / "data" / "realclients" / "v2" / "length"
 def _config(tmp_path: Path) -> dict:
     return {
         "receivers": {"rec/in": {}},
-        "processors": {"stream_reconstruct": {"wait": "30s"}, "cadence": {"stall_gap": "1s"}, "retry_detect": {},
-                       "truncation": {}},
+        "processors": {"stream": {"wait": "30s", "cadence": {"stall_gap": "1s"}, "cost": False,
+                                  "content_check": False}},
         "exporters": {"file/streams": {"path": str(tmp_path / "streams.jsonl"), "kind": "streams"},
                       "file/spans": {"path": str(tmp_path / "spans.jsonl")}},
         "service": {
             "telemetry": {"metrics": {"level": "none"}},
             "pipelines": {
                 "traces": {"receivers": ["rec/in"], "exporters": ["file/spans", "file/streams"],
-                           "processors": ["stream_reconstruct", "cadence", "retry_detect", "truncation"]},
-                "logs": {"receivers": ["rec/in"], "processors": ["stream_reconstruct"], "exporters": ["file/spans"]},
+                           "processors": ["stream"]},
+                "logs": {"receivers": ["rec/in"], "processors": ["stream"], "exporters": ["file/spans"]},
             },
         },
     }

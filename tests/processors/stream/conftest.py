@@ -1,5 +1,5 @@
-"""The stream processors in the default order with content_check last, for traces and for logs (sharing the
-stream_reconstruct and content_check state as one component id in both pipelines does), with the real adapters."""
+"""The stream processor with its content check, for traces and for logs (sharing state as one component id in both
+pipelines does), with the real adapters."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from processor.component import Kind
 from processor.conventions import read_llm_call, select
 from processor.model.batch import Batch, Signal
-from processor.processors.content_check.config import ContentCheckConfig
-from processor.processors.content_check.processor import ContentCheckProcessor
 from processor.service.telemetry import SelfTelemetry
-from processor.testing import SinkConsumer, create_settings
+from processor.testing import SinkConsumer
 from tests.stream.builders import MS, PARENT, T0, TRACE, attr
-from tests.stream.pipeline import default_chain, reconstruct
+from tests.stream.pipeline import logs_instance, sections, stream
 
 
 @dataclass
@@ -45,21 +42,17 @@ class Chain:
 
     def checked(self, result: str) -> float:
         return self.telemetry.registry.get_sample_value(
-            "tokenstream_content_checked_streams_total", {"processor": "content_check", "result": result}) or 0.0
+            "tokenstream_content_checked_streams_total", {"processor": "stream", "result": result}) or 0.0
 
 
 @pytest.fixture
 def make_chain():
-    def build(**options) -> Chain:
-        sink, telemetry, stream_shared, check_shared = SinkConsumer(), SelfTelemetry(), {}, {}
-        config = ContentCheckConfig(**options)
-        checks = [ContentCheckProcessor(create_settings("content_check", Kind.PROCESSOR, signals=(signal,),
-                                                        shared=check_shared, telemetry=telemetry), config, next_)
-                  for signal, next_ in ((Signal.TRACES, sink), (Signal.LOGS, SinkConsumer()))]
-        adapters = dict(conventions=select(["auto"]), read=read_llm_call)
-        traces = default_chain(checks[0], shared=stream_shared, **adapters)
-        logs = reconstruct(checks[1], shared=stream_shared, signals=(Signal.LOGS,), **adapters)
-        return Chain(traces, logs, sink, telemetry)
+    def build(**content_check) -> Chain:
+        """`content_check` is the section's settings (none: its defaults)."""
+        sink, telemetry, shared = SinkConsumer(), SelfTelemetry(), {}
+        options = {**sections(content_check=content_check), "conventions": select(["auto"]), "read": read_llm_call,
+                   "shared": shared, "telemetry": telemetry}
+        return Chain(stream(sink, **options), logs_instance(**options), sink, telemetry)
     return build
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from processor.model.batch import Batch, Signal
 from processor.testing import HeldConsumer
-from tests.processors.stream_reconstruct.test_labels import _processor, _traffic
+from tests.processors.stream.test_labels import _processor, _traffic
 
 
 async def test_stream_records_popped_by_the_flusher_arrive_when_shutdown_comes_mid_send():

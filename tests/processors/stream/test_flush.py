@@ -7,7 +7,7 @@ import pytest
 from processor.errors import RetryableError
 from processor.model.batch import Batch, Signal
 from processor.testing import FailingConsumer, SinkConsumer
-from tests.processors.stream_reconstruct.test_labels import _processor, _traffic
+from tests.processors.stream.test_labels import _processor, _traffic
 
 
 async def test_flush_emits_every_held_trace_at_once():

@@ -1,5 +1,5 @@
 """The captures of every library the harness runs (tests/data/realclients/<library>/<scenario>, made by
-`python -m tests.support.capture_library`) replayed through the stream processors in the default order, checked
+`python -m tests.support.capture_library`) replayed through the stream processor, checked
 against what the library's export lets us know (tests.support.harness_expectations) and the app's own clock.
 
 These captures are the before/after golden data of the stream core: a rewrite must give the same records.

@@ -1,11 +1,11 @@
-"""content_check: the text rebuilt from chunks against the completion the span recorded."""
+"""The stream processor's content check: the text rebuilt from chunks against the completion the span recorded."""
 
 from __future__ import annotations
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from processor.processors.content_check.compare import difference
-from tests.processors.content_check.conftest import openllmetry_span, request_of
+from processor.processors.stream.compare import difference
+from tests.processors.stream.conftest import openllmetry_span, request_of
 from tests.stream.builders import MS, T0, TRACE, attr
 
 ANSWER = ["The", " answer", " is", " forty", "-two", ",", " as", " computed", "."]

@@ -1,5 +1,5 @@
-"""Reference captures of real instrumentations replayed through the stream processors in the default order,
-with the real convention adapters, checked against the app's own clock (client-events.jsonl).
+"""Reference captures of real instrumentations replayed through the stream processor, with the real convention
+adapters, checked against the app's own clock (client-events.jsonl).
 
 TTFT: Traceloop's chunk events give it within a millisecond of the app's. OpenInference starts its span 22-56 ms
 after create() is called (its wrapper works first), so its TTFT from the span start is that much short of the
@@ -13,7 +13,7 @@ import pytest
 from processor.model.batch import Batch, Signal
 from processor.testing import SinkConsumer
 from tests.data.realclients import load_capture
-from tests.stream.pipeline import default_chain, reconstruct, replay_capture
+from tests.stream.pipeline import default_chain, logs_instance, replay_capture
 
 conventions = pytest.importorskip("processor.conventions")
 if not hasattr(conventions, "read_llm_call"):
@@ -96,8 +96,8 @@ async def test_openllmetry_choice_log_written_under_the_parent_span_joins_its_ca
     shared: dict = {}
     head = default_chain(SinkConsumer(), shared=shared, conventions=conventions.select(["auto"]),
                          read=conventions.read_llm_call)
-    logs = reconstruct(SinkConsumer(), shared=shared, signals=(Signal.LOGS,),
-                       conventions=conventions.select(["auto"]), read=conventions.read_llm_call)
+    logs = logs_instance(shared=shared, conventions=conventions.select(["auto"]), read=conventions.read_llm_call,
+                         content_check=False)
     batches = [(logs, Batch(Signal.LOGS, r)) for r in capture.logs]
     batches += [(head, Batch(Signal.TRACES, r)) for r in capture.traces]
     for consumer, batch in batches if logs_first else reversed(batches):

@@ -1,4 +1,4 @@
-"""The stream processors chained in the default order: spans in, enriched spans and records out."""
+"""The stream processor with its sections on: spans in, enriched spans, records and anomalies out."""
 
 from __future__ import annotations
 
