@@ -3,7 +3,7 @@ pipeline, both in the same run against the same broker.
 
     python -m bench.kafka_delivery [--seconds 10] [--workload mixed]
 
-1. tokenstream (otlp -> stream processors -> batch -> kafka) takes pre-encoded OTLP as fast as it answers; the
+1. tokenstream (otlp -> stream -> batch -> kafka) takes pre-encoded OTLP as fast as it answers; the
    rate is the Kafka records it wrote, over the time until its kafka exporter's acknowledged count
    (tokenstream_exporter_sent_records_total, which only counts broker acks) stopped growing. Every acknowledged
    item must be on the topics, or the run fails.
@@ -51,7 +51,7 @@ def _config(bootstrap: str, grpc: int, health: int, metrics: int) -> dict:
         f"exporters.kafka.brokers=[{bootstrap}]",
         f"exporters.kafka.topics={{spans: {TOPICS[0]}, streams: {TOPICS[1]}, anomalies: {TOPICS[2]}, "
         "trace_costs: null}",
-        "processors.stream_reconstruct.wait=200ms",
+        "processors.stream.wait=200ms",
         f"extensions.health_check.endpoint=127.0.0.1:{health}",
         f"service.telemetry.metrics.address=127.0.0.1:{metrics}",
         "service.extensions=[health_check]",

@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     redactor = redaction.create(create_settings("redaction", Kind.PROCESSOR), redaction.config_model(), None)
     stages = {
         "decode (reference)": lambda: ExportTraceServiceRequest.FromString(body),
-        "read LLM calls (stream_reconstruct)": lambda: [read_llm_call(s, r, sc, conventions) for s, r, sc in spans],
-        "cadence math (cadence)": lambda: [measure(c, stall_gap_s=2.0) for c in calls],
+        "read LLM calls (stream)": lambda: [read_llm_call(s, r, sc, conventions) for s, r, sc in spans],
+        "cadence math (stream, cadence section)": lambda: [measure(c, stall_gap_s=2.0) for c in calls],
         "decode + add 6 attributes per span": enrich,
         "kafka records (spans by trace id)": lambda: encoder.records(Batch(Signal.TRACES, request)),
         "decode + redact (redaction)": lambda: redactor.redact_traces(ExportTraceServiceRequest.FromString(body)),

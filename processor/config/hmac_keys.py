@@ -1,4 +1,4 @@
-"""HMAC keys that a config names by environment variable (`hash_key_env` of redaction and content_check).
+"""HMAC keys that a config names by environment variable (`hash_key_env` of redaction and stream's content_check).
 
 The key is checked when the config is validated, so `tokenstream validate` and start-up refuse a missing or short
 key with the variable's name and the fix, instead of a processor hashing without it; and read again when the

@@ -38,7 +38,7 @@ PROFILES: dict[str, dict[str, float]] = {
               "error": 0.03, "retry": 0.06},
 }
 #: Of the retries, the share whose retry kept the broken attempt's chunks in the same span: the first chunks
-#: appear twice in the chunk text (content_check's `content_mismatch`).
+#: appear twice in the chunk text (stream's content_check: `content_mismatch`).
 DUPLICATING_RETRY_SHARE = 0.3
 #: Chance that the user comes back in the same session after a broken stream of this kind.
 RECONNECT_CHANCE = {"abort": 0.6, "cutoff": 0.6, "length": 0.3, "content_filter": 0.3}

@@ -2,7 +2,7 @@
 CLIENT span per LLM call with a `gen_ai.content.completion.chunk` event for every chunk the app pulled.
 
 Content chunks carry their text under `chunk_text_key` and the span records the completion
-(`gen_ai.completion.0.content`), as a gateway that follows the README does, so content_check can compare them;
+(`gen_ai.completion.0.content`), as a gateway that follows the README does, so stream's content_check can compare them;
 an empty key leaves content out."""
 
 from __future__ import annotations

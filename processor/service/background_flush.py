@@ -1,4 +1,4 @@
-"""The background flush of a processor that holds data for a wait (stream_reconstruct's traces, trace_cost's
+"""The background flush of a processor that holds data for a wait (the stream processor's traces, trace_cost's
 rollups): a few times per wait it takes what has come due and sends it downstream, so that held data leaves even
 when no more traffic comes through to carry it.
 

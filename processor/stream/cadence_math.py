@@ -74,7 +74,7 @@ def _stalls(times: list[int], gaps: list[float], sorted_gaps: list[float], stall
 
 
 def measure(call: LlmCall, *, stall_gap_s: float, stall_factor: float | None = None) -> Cadence:
-    """Everything `cadence` derives from one LLM call's timing evidence."""
+    """Everything the `stream` processor's cadence section derives from one LLM call's timing evidence."""
     record = call.record
     start = record.start_time_unix_nano if record.HasField("start_time_unix_nano") else None
     end = record.end_time_unix_nano if record.HasField("end_time_unix_nano") else None

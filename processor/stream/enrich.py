@@ -2,7 +2,7 @@
 
 Semantic-convention names where one exists (`gen_ai.response.time_to_first_chunk`,
 `gen_ai.response.finish_reasons`), `tokenstream.<record field>` otherwise. An attribute the span already
-has is left alone: the library's own value wins. `enrich` is what the stream processors call: a span held as
+has is left alone: the library's own value wins. `enrich` is what the stream processor calls: a span held as
 bytes is enriched by the wire core's `add_attributes` writer (the same rule: tests/wire/test_writers.py) when the
 batch's bytes are next read; a decoded span is edited in place.
 """

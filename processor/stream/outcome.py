@@ -1,5 +1,5 @@
-"""How a stream ended, from what its span (and joined logs) tell: one pure function that `truncation` and
-`retry_detect` both use, so the two processors work in either order."""
+"""How a stream ended, from what its span (and joined logs) tell: one pure function that the `stream` processor's
+truncation section and retry detection both use, so the two always agree on what failed."""
 
 from __future__ import annotations
 

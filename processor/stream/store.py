@@ -1,4 +1,4 @@
-"""The per-trace store of `stream_reconstruct`, shared by its traces- and logs-pipeline instances.
+"""The per-trace store of the `stream` processor, shared by its traces- and logs-pipeline instances.
 
 A trace is held for `wait` after its last piece, in an ordered dict by last touch (so the oldest deadline is
 first). HTTP client spans of traces with no LLM call yet wait in a separate buffer, so that ordinary HTTP traffic

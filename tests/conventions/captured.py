@@ -1,4 +1,4 @@
-"""Reading a reference capture through the adapters, as `stream_reconstruct` does: every span through
+"""Reading a reference capture through the adapters, as the `stream` processor does: every span through
 `read_llm_call`, then the log records joined to their span by span id."""
 
 from __future__ import annotations

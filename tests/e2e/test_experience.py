@@ -58,7 +58,7 @@ def running(tmp_path, kafka_bootstrap, kafka_topic):  # noqa: F811 - the fixture
         f"service.telemetry.metrics.address=127.0.0.1:{ports['telemetry']}",
         *(f"exporters.kafka.topics.{name}={topic}" for name, topic in topics.items()),
         # Shorter holds and a smaller SLO sample, so that a 12 s run judges every route it can.
-        "processors.stream_reconstruct.wait=1s",
+        "processors.stream.wait=1s",
         "processors.trace_cost.wait=2s",
         "processors.slo.min_streams=8",
     ], env={"KAFKA_BROKERS": kafka_bootstrap})

@@ -56,8 +56,8 @@ def default_pipeline_on_free_ports(tmp_path) -> tuple[dict, int, int, int]:
         f"extensions.health_check.endpoint=127.0.0.1:{health}",
         f"extensions.streamz.endpoint=127.0.0.1:{free_port()}",
         f"service.telemetry.metrics.address=127.0.0.1:{free_port()}",
-        "processors.stream_reconstruct.wait=3s",  # a loaded machine may deliver a trace's logs a while after its spans
-        f"processors.cadence.stall_gap={STALL_GAP_S}s",
+        "processors.stream.wait=3s",  # a loaded machine may deliver a trace's logs a while after its spans
+        f"processors.stream.cadence.stall_gap={STALL_GAP_S}s",
     ], env={})
     return config, grpc, http, health
 

@@ -177,10 +177,12 @@ def test_a_killed_worker_is_restarted_and_logged_and_the_service_keeps_answering
 
 def _stream_pipeline(tmp_path, ports: Ports, prometheus_port: int) -> dict:
     config = file_pipeline(tmp_path, ports)
-    config["processors"]["stream_reconstruct"] = {"wait": "100ms"}
+    # Records alone, nothing derived from them: the sums over workers are what this checks.
+    sections_off = dict.fromkeys(("cadence", "retries", "truncation", "cost", "content_check"), False)
+    config["processors"]["stream"] = {"wait": "100ms", **sections_off}
     config["exporters"] = {"file/streams": {"path": str(tmp_path / "streams.jsonl"), "kind": "streams"},
                            "prometheus": {"endpoint": f"127.0.0.1:{prometheus_port}"}}
-    config["service"]["pipelines"] = {"traces": {"receivers": ["otlp"], "processors": ["stream_reconstruct", "batch"],
+    config["service"]["pipelines"] = {"traces": {"receivers": ["otlp"], "processors": ["stream", "batch"],
                                                  "exporters": ["file/streams", "prometheus"]}}
     return config
 
@@ -200,7 +202,7 @@ def test_metrics_on_one_endpoint_are_the_sum_over_the_workers(tmp_path, ports):
 
         per_worker = {}
         deadline = time.monotonic() + 20
-        while True:  # stream records leave after stream_reconstruct's wait; snapshots are published each second
+        while True:  # stream records leave after the stream processor's wait; snapshots are published each second
             streams = {index: sum(1 for line in _lines(tmp_path / f"streams.worker{index}.jsonl"))
                        for index in range(WORKERS)}
             stream_metrics = scrape(prometheus_port)

@@ -128,7 +128,7 @@ def test_it_runs_the_way_the_chart_runs_it(image, chart_pod, tmp_path, command):
 
 
 def _wait_for_ttft(container: Container, url: str, within: float = 45) -> float:
-    """TTFT observations, once they stop growing: stream_reconstruct holds a stream a few seconds for late spans."""
+    """TTFT observations, once they stop growing: the stream processor holds a stream a few seconds for late spans."""
     deadline, seen = time.monotonic() + within, []
     while True:
         _, text = container.get(url)

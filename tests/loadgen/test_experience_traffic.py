@@ -7,16 +7,14 @@ import random
 from statistics import quantiles
 
 from processor.component import Kind
-from processor.conventions import read_llm_call, select
 from processor.loadgen.feedback import LOG_EVENT, SPAN_EVENT, THUMBS_KEY
 from processor.loadgen.profiles import SLOW, draw
 from processor.loadgen.spans import TraceBuilder
 from processor.loadgen.traffic import Traffic
 from processor.model.batch import Batch, Signal
-from processor.processors.content_check.config import ContentCheckConfig
-from processor.processors.content_check.processor import ContentCheckProcessor
+from processor.processors.stream import factory as stream
+from processor.processors.stream.config import StreamConfig
 from processor.testing import SinkConsumer, create_settings
-from tests.stream.pipeline import default_chain
 
 
 def test_one_route_and_model_is_slow_enough_and_common_enough_to_breach_a_2s_p95_in_half_a_minute():
@@ -27,7 +25,7 @@ def test_one_route_and_model_is_slow_enough_and_common_enough_to_breach_a_2s_p95
         by_pair.setdefault((plan.route, plan.model), []).append(plan.ttft_s)
     p95 = {pair: quantiles(ttfts, n=20)[-1] for pair, ttfts in by_pair.items()}
     assert p95.pop(SLOW) > 2.0 and max(p95.values()) < 2.0
-    # 20 streams a second for 25 s (the last 5 s still held by stream_reconstruct): >= 30 on the slow pair.
+    # 20 streams a second for 25 s (the last 5 s still held by the stream processor): >= 30 on the slow pair.
     assert len(by_pair[SLOW]) / len(plans) * 20 * 25 >= 30
 
 
@@ -91,8 +89,8 @@ async def test_a_retry_that_streams_the_broken_attempts_chunks_again_shows_as_a_
     for plan in plans:
         builder.add(plan)
     sink = SinkConsumer()
-    check = ContentCheckProcessor(create_settings("content_check", Kind.PROCESSOR), ContentCheckConfig(), sink)
-    head = default_chain(check, conventions=select(["auto"]), read=read_llm_call, max_traces=1000)
+    settings = create_settings("stream", Kind.PROCESSOR, signals=(Signal.TRACES,))
+    head = stream.create(settings, StreamConfig(max_traces=1000), sink)  # content_check on, as by default
     await head.consume(Batch(Signal.TRACES, builder.request))
     await head.shutdown()
     anomalies = [a for b in sink.batches for a in b.anomalies if a.kind == "content_mismatch"]

@@ -1,5 +1,5 @@
 """Cardinality: many distinct model and route values. Prometheus keeps at most the configured number of series per
-metric and counts what it folds into `__overflow__`; stream_reconstruct holds at most max_traces and counts evictions.
+metric and counts what it folds into `__overflow__`; the stream processor holds at most max_traces and counts evictions.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ async def cardinality(distinct: int, tmp_path, bootstrap: str, *, full: bool) ->
     ports, topics = Ports(), Topics.unique()
     config = default_pipeline(tmp_path, ports, bootstrap, topics, processors={
         # wait: 1h keeps every trace until it is evicted, so evictions must be exactly sent - max_traces
-        "stream_reconstruct": {"max_traces": MAX_TRACES, "wait": "1h"}})
+        "stream": {"max_traces": MAX_TRACES, "wait": "1h"}})
     config["exporters"]["prometheus"]["cardinality_limit"] = CAP
     process = start_tokenstream(tmp_path, config, ports)
     ledger = Ledger()

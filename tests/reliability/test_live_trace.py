@@ -1,7 +1,7 @@
 """One trace kept alive: a client sends gen_ai log records under span ids that never arrive, all in one trace, while
 others send spans, against `tokenstream run` on the default pipeline.
 
-stream_reconstruct keeps a copy of each such log record to join it when its span comes, and every one renews the
+The stream processor keeps a copy of each such log record to join it when its span comes, and every one renews the
 trace's hold. Before, that buffer had no bound: RSS grew with what the client sent, memory_limiter held it at its
 soft limit and refused everyone (23% of all requests, until the load stopped). Expect: memory stays flat, the trace
 is evicted (counted) and its waiting log records dropped (counted), the other clients are not refused.

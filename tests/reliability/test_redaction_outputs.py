@@ -44,7 +44,7 @@ def post(port: int, path: str, body: bytes) -> int:
 async def test_no_redacted_value_reaches_any_output(tmp_path, kafka_bootstrap):
     ports, topics = Ports(), Topics.unique()
     config = default_pipeline(tmp_path, ports, kafka_bootstrap, topics, processors={
-        "stream_reconstruct": {"wait": "500ms"}, "trace_cost": {"wait": "500ms"}})
+        "stream": {"wait": "500ms"}, "trace_cost": {"wait": "500ms"}})
     all_captures = captures()
     texts = secret_texts(all_captures)
     sent = [request.SerializeToString() for c in all_captures for request in c.traces]
@@ -82,7 +82,7 @@ async def test_no_redacted_value_reaches_any_output(tmp_path, kafka_bootstrap):
 async def test_no_redacted_value_reaches_a_metric_label(tmp_path, kafka_bootstrap):
     ports, topics = Ports(), Topics.unique()
     config = default_pipeline(tmp_path, ports, kafka_bootstrap, topics, processors={
-        "stream_reconstruct": {"wait": "500ms"}})
+        "stream": {"wait": "500ms"}})
     all_captures = captures()
     texts = secret_texts(all_captures)
     process = start_tokenstream(tmp_path, config, ports)

@@ -2,8 +2,9 @@
 is a reconnect; the later record gets `reconnect_of` (the earlier span id).
 
 The prometheus exporter counts records with `reconnect_of` as `llm_stream_reconnects_total`. A retry of the
-broken stream itself (retry_detect's `partial_attempt_span_id`) is a retry, not a reconnect. Times are the
-records' own. State is one broken stream per session, bounded by `max_sessions` (evictions are counted).
+broken stream itself (`partial_attempt_span_id`, from the stream processor's retries section) is a retry, not a
+reconnect. Times are the records' own. State is one broken stream per session, bounded by `max_sessions`
+(evictions are counted).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class ReconnectProcessor(ComponentBase):
 
     def _reconnects(self, earlier: _Broken, record: StreamRecord, start: int) -> bool:
         if record.partial_attempt_span_id == earlier.span_id:
-            return False  # retry_detect's retry of the partial stream
+            return False  # the retries section's retry of the partial stream
         return 0 <= start - earlier.ended <= self.window_ns
 
 

@@ -40,7 +40,7 @@ GENAI_CONTENT_KEYS: tuple[str, ...] = (
     "ai.response.toolCalls",
     "ai.toolCall.args",
     "ai.toolCall.result",
-    # LangChain's `new_token` events, and chunk events that carry their text (content_check reads both).
+    # LangChain's `new_token` events, and chunk events that carry their text (stream's content_check reads both).
     "token",
     "gen_ai.chunk.text",
     "gen_ai.completion.delta",
