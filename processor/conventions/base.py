@@ -93,7 +93,7 @@ class LlmCall:
 
 
 class Convention(Protocol):
-    #: Short name used in config (`stream_reconstruct.conventions`) and in `StreamRecord.convention`.
+    #: Short name used in config (`stream.conventions`) and in `StreamRecord.convention`.
     name: str
 
     def read(self, span: Any, resource: Any, scope: Any) -> LlmCall | None:

@@ -2,7 +2,7 @@
 
 Its TTFT clock starts when the stream wrapper is created, i.e. after the response headers arrived, so it leaves
 out connect time and SDK retries; its httpx `POST` child spans end when the headers arrive, so the last one places
-the first chunk on the call's clock (stream_reconstruct anchors the TTFT there: the backoff of an SDK retry is put
+the first chunk on the call's clock (the stream processor anchors the TTFT there: the backoff of an SDK retry is put
 back). `gen_ai.response.finish_reasons` is `[""]` when no finish chunk came, beside a made-up `"stop"` in
 `gen_ai.output.messages`: the attribute is what counts. When the
 stream carried no usage, OpenLIT estimates the token counts locally (41/31 instead of 19/12 in the captures);
