@@ -70,10 +70,10 @@ def plain_span(span_id: bytes = b"\x09" * 8, name: str = "GET /health", kind: in
     return span
 
 
-def traces(*spans: Span) -> ExportTraceServiceRequest:
+def traces(*spans: Span, scope: str = "test") -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     scope_spans = request.resource_spans.add().scope_spans.add()
-    scope_spans.scope.name = "test"
+    scope_spans.scope.name = scope
     scope_spans.spans.extend(spans)
     return request
 

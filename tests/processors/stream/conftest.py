@@ -14,7 +14,7 @@ from processor.conventions import read_llm_call, select
 from processor.model.batch import Batch, Signal
 from processor.service.telemetry import SelfTelemetry
 from processor.testing import SinkConsumer
-from tests.stream.builders import MS, PARENT, T0, TRACE, attr
+from tests.stream.builders import MS, PARENT, T0, TRACE, attr, traces
 from tests.stream.pipeline import logs_instance, sections, stream
 
 
@@ -80,8 +80,4 @@ def openllmetry_span(chunks: list[str], *, completion: str | None, span_id: byte
 
 
 def request_of(*spans: Span) -> ExportTraceServiceRequest:
-    request = ExportTraceServiceRequest()
-    scope_spans = request.resource_spans.add().scope_spans.add()
-    scope_spans.scope.name = "opentelemetry.instrumentation.openai.v1"
-    scope_spans.spans.extend(spans)
-    return request
+    return traces(*spans, scope="opentelemetry.instrumentation.openai.v1")
