@@ -211,3 +211,16 @@ def test_a_processor_needing_stream_records_before_or_without_stream_is_refused_
     fixed = STREAM_ORDER.replace("[slo, stream]", "[batch, stream, slo]") \
         .replace("processors: [slo]", "processors: [stream, slo]")
     assert validate_text(tmp_path, fixed).returncode == 0
+
+
+def test_a_stream_processor_with_refused_settings_still_counts_in_the_order_check(tmp_path):
+    """Its own error is the one to fix: slo after it is not also reported as missing its stream processor, and slo
+    before it still is."""
+    text = STREAM_ORDER.replace("stream: {}", "stream: {wait: soon}")
+    errors = [line for line in validate_text(tmp_path, text).stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, errors
+    assert errors[0].startswith("error: processors::stream::wait:"), errors
+    assert "no stream processor comes before it" in errors[1] and "this pipeline has no stream processor" in errors[2]
+    errors = [line for line in validate_text(tmp_path, text.replace("[slo, stream]", "[stream, slo]"))
+              .stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and "comes before it" not in errors[1], errors

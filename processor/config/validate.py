@@ -147,8 +147,11 @@ def _check_pipelines(service: ServiceConfig, components: dict[Kind, dict[Compone
                for kind in (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER)}
         # Old stream processor types are left out of `ids` (refused in _check_components): the migration message
         # (_migrations) gives such a pipeline's new processors list, so the order is not checked.
+        # The order is checked on the listed ids, invalid ones included: a `stream` whose settings are refused
+        # still comes before what needs it, and its own error is the one to fix.
         if signal is Signal.TRACES and not any(is_old_type(str(p).partition("/")[0]) for p in body.processors):
-            _check_stream_order(ids[Kind.PROCESSOR], f"{path}::processors", errors)
+            listed = [ComponentID.parse(name) for name in body.processors if _is_id(name)]
+            _check_stream_order(listed, f"{path}::processors", errors)
         if not body.receivers:
             errors.append(f"{path}: has no receivers; list at least one under receivers")
         if not body.exporters:

@@ -52,9 +52,6 @@ def test_an_unset_key_variable_is_refused_naming_the_variable_and_the_fix(capsys
                          "leave hash_key_env out for unkeyed SHA-256 fingerprints")
 
 
-@pytest.mark.xfail(strict=True, reason="processor.config.validate leaves an invalid stream processor out of the order "
-                                       "check, so slo, reconnect, feedback and trace_cost each add 'this pipeline has "
-                                       "no stream processor' to the one real error")
 def test_a_missing_key_is_the_only_error(capsys, monkeypatch):
     monkeypatch.delenv(KEY_ENV, raising=False)
     _, errors, _ = validate_default_with_key(capsys)
