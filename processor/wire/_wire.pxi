@@ -1,9 +1,9 @@
 # Protobuf wire primitives. Every read is checked against `end` before it happens; a function returns 0, or an
 # error code (< 0) and leaves its cursor where it was. The rules are upb's, as measured against it
 # (tests/wire/test_upb_rules.py): varints up to 10 bytes (bits past 64 ignored), tags up to 5 bytes and at most
-# 0xFFFFFFFF with a field number > 0 (inside an unknown group, 0 too), wire types 6 and 7 refused, groups matched
-# by field number, a known field with an unexpected wire type kept as an unknown field, strings strict UTF-8,
-# nesting (messages and groups together) at most 100 below the root.
+# 0xFFFFFFFF with a field number > 0 (inside an unknown group, 0 too), lengths up to 5 bytes, wire types 6 and 7
+# refused, groups matched by field number, a known field with an unexpected wire type kept as an unknown field,
+# strings strict UTF-8, nesting (messages and groups together) at most 100 below the root.
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 from libc.string cimport memcpy, memcmp, memset
@@ -121,6 +121,8 @@ cdef inline int rd_len(const uint8_t** pp, const uint8_t* end, const uint8_t** p
     cdef int rc = rd_varint(&p, end, &n)
     if rc:
         return rc
+    if p - pp[0] > 5:  # upb reads a length as a 32-bit varint: at most 5 bytes (found by make fuzz)
+        return E_LENGTH
     if n > <uint64_t>(end - p) or n > 0x7FFFFFFF:
         return E_LENGTH
     payload[0] = p

@@ -80,6 +80,10 @@ EDGES = {
     "end-group-0-inside-group": tag(5, 3) + b"\x04" + tag(5, 4),
     "length-past-end": b"\x0a\x05abc",
     "length-huge": b"\x0a" + varint(1 << 40) + b"a",
+    "length-0-in-5-bytes": b"\x0a\x80\x80\x80\x80\x00",
+    "length-0-in-6-bytes": b"\x0a\x80\x80\x80\x80\x80\x00",  # found by make fuzz: upb refuses it
+    "unknown-length-0-in-6-bytes": field(1, 2, tag(99, 2) + b"\x80\x80\x80\x80\x80\x00"),
+    "length-1-plus-2-to-the-32": b"\x0a\x81\x80\x80\x80\x10\x00",
     "fixed64-truncated": field(1, 2, field(2, 2, field(2, 2, b"\x39\x01\x02"))),
     "fixed32-truncated": b"\x0d\x01\x02",
     "resource-spans-as-varint": b"\x08\x01",
