@@ -1,11 +1,12 @@
 """An `LlmCall` as the `stream` processor holds it for `wait`: one immutable tuple of atomic values, which Python's
-cyclic GC stops tracking the first time it looks at it.
+cyclic GC stops tracking once it has looked at it (a young collection or two: the inner tuples go first).
 
-A held call as objects (a slotted LlmCall, its upb StreamRecord, a list of ~100 chunk times) is five GC-tracked
-objects, and the list's ints are visited one by one by every collection that looks at it: held for `wait`, such
-state reaches the oldest generation, and its collections were the llm workload's largest single cost, each one a
-pause. Held as a tuple of bytes, numbers, strings and flat tuples of them, it costs the GC nothing once untracked
-(and a trace's dict of them is untracked by the next full collection).
+A held call as objects (a slotted LlmCall, its upb StreamRecord, a list of ~100 chunk times) was three GC-tracked
+objects, six with its trace's state and containers, and the list's ints were visited one by one by every collection
+that looked at it: held for `wait`, such state reaches the oldest generation, and its collections were the llm
+workload's largest single cost, each one a pause. Held as a tuple of bytes, numbers, strings and flat tuples of
+them, it costs the GC nothing once untracked (and a trace's dict of them is untracked by the next full collection;
+a retry marker whose value is a list keeps its call's tuple tracked, which is only slower).
 
 `hold` packs every field of the LlmCall in field order (the record serialized, chunk times as a tuple, enums by
 value, dicts flat as key, value, ...); `restore` gives an equal LlmCall back, a new one each time: a change to it
