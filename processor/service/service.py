@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from processor.config.validate import Config
+from processor.service import gc_policy
 from processor.service.graph import Graph
 from processor.service.host import Host, Status
 from processor.service.http import HttpServer
@@ -77,6 +78,7 @@ class Service:
                 log.error("could not start: %s", exc)
                 await self.shutdown()
                 return 1
+            gc_policy.after_start()  # the process's, once: not in start(), which tests call in their own process
             await self._stopping.wait()
             return 0 if await self.shutdown() else 1
         finally:
