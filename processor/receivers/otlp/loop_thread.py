@@ -10,6 +10,7 @@ the receiver on its own loop 1002/s (2313/s for the bare server on an idle loop)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
@@ -48,7 +49,7 @@ class Mailbox:
     (py-spy)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)  # weak: the mailboxes are kept per loop, for as long as the loop lives
         self._calls: list[tuple[Callable[..., Any], tuple]] = []
         self._waking = False
         self._lock = threading.Lock()
@@ -66,7 +67,9 @@ class Mailbox:
                 here.call_soon(self._wake)
 
     def _wake(self) -> None:
-        self.loop.call_soon_threadsafe(self._run)
+        loop = self._loop()
+        with contextlib.suppress(RuntimeError, AttributeError):  # the loop is closed or gone: nobody takes the calls
+            loop.call_soon_threadsafe(self._run)
 
     def _run(self) -> None:
         with self._lock:
