@@ -75,7 +75,13 @@ class Mailbox:
         with self._lock:
             calls, self._calls, self._waking = self._calls, [], False
         for call, args in calls:
-            call(*args)
+            try:
+                call(*args)
+            except Exception as exc:  # as the loop does for a callback: reported, and the calls after it still run
+                loop = self._loop()
+                if loop is not None:
+                    loop.call_exception_handler({"message": f"exception in {call!r} posted to a mailbox",
+                                                 "exception": exc})
 
 
 _mailboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mailbox] = weakref.WeakKeyDictionary()

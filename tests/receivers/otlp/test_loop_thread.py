@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from processor.receivers.otlp.loop_thread import LoopThread, on_loop
+from processor.receivers.otlp.loop_thread import LoopThread, mailbox, on_loop
 
 
 @pytest.fixture
@@ -73,3 +73,20 @@ async def test_the_other_loop_can_await_this_one(other):
         return await on_loop(here, asyncio.sleep(0, "back here"))
 
     assert await on_loop(other.loop, there()) == "back here"
+
+
+async def test_a_posted_call_that_raises_is_reported_and_the_calls_after_it_still_run(other):
+    reported: list[BaseException] = []
+    other.loop.set_exception_handler(lambda loop, context: reported.append(context["exception"]))
+    gate = threading.Event()
+    other.loop.call_soon_threadsafe(gate.wait, 5)  # held: the calls below are taken by one turn of the mailbox
+    box, ran = mailbox(other.loop), []
+
+    def fails() -> None:
+        raise RuntimeError("posted")
+
+    box.post(fails)
+    box.post(ran.append, "after")
+    gate.set()
+    assert await on_loop(other.loop, asyncio.sleep(0, "done")) == "done"
+    assert ran == ["after"] and [str(e) for e in reported] == ["posted"]
