@@ -130,7 +130,7 @@ class LazyClaimedSpan(ClaimedSpan):
 
     def _event_tables(self) -> tuple[dict[str, array], dict[str, array], list[tuple[int, str]]]:
         if self._events is None:
-            self._events = _read_events(self._span.events, self._claims)
+            self._events = read_events(self._span.events, self._claims)
         return self._events
 
     def _event_ranges(self) -> tuple[array, array]:
@@ -143,7 +143,7 @@ class LazyClaimedSpan(ClaimedSpan):
         return self._ranges
 
 
-def _read_events(events: Any, claims: Claims) -> tuple[dict[str, array], dict[str, array], list[tuple[int, str]]]:
+def read_events(events: Any, claims: Claims) -> tuple[dict[str, array], dict[str, array], list[tuple[int, str]]]:
     """name -> times, name -> positions, and the (time, text) of each text event, in span order.
 
     The text of an event: the string under the first of `claims.text_keys` whose first occurrence in the event is a

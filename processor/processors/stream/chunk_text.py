@@ -1,4 +1,5 @@
-"""Reading the text of streamed chunks: from chunk span events, and from chunk log records, in time order."""
+"""Reading the text of streamed chunks: from chunk span events (as the wire core's scan read them, `CLAIMS`), and
+from chunk log records, in time order."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from processor.conventions.messages import event_name
-from processor.model.otlp_attrs import find, to_python
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import as_str, find, to_python
 
 #: (time unix ns, text) of one chunk.
 Piece = tuple[int, str]
@@ -17,16 +19,20 @@ class ChunkReader:
     def __init__(self, chunk_events: Iterable[str], chunk_log_events: Iterable[str], text_keys: Iterable[str]):
         self.events = frozenset(chunk_events)
         self.log_events = frozenset(chunk_log_events)
-        self.text_keys = tuple(text_keys)
+        self.text_keys = tuple(dict.fromkeys(text_keys))  # as Claims keeps them: best first, once each
 
-    def span_pieces(self, span: Any) -> list[Piece]:
-        """Text of the span's chunk events that carry any (role-only, finish and usage chunks carry none)."""
+    def span_pieces(self, span: LlmSpan) -> list[Piece]:
+        """(time, text) of the span's chunk events that carry any (role-only, finish and usage chunks carry none), in
+        span order: what the scan read when it was asked for these events and keys (`CLAIMS`), else read here."""
+        names = tuple(sorted(self.events))
+        if span.text_claims == (names, self.text_keys):  # read by the scan
+            return span.texts
         pieces = []
-        for event in span.events:
-            if event.name in self.events and event.attributes:
-                text = self._text(event.attributes)
-                if text is not None:
-                    pieces.append((event.time_unix_nano, text))
+        for position, time in span.events_of(names):
+            attributes = span.event_attributes(position)
+            text = next((text for key in self.text_keys if (text := as_str(attributes.get(key))) is not None), None)
+            if text is not None:
+                pieces.append((time, text))
         return pieces
 
     def log_pieces(self, request: Any) -> Iterable[tuple[bytes, bytes, Piece]]:
