@@ -36,8 +36,9 @@ class LlmSpan:
     #: event name -> times (unix ns) / positions among the span's events, in span order.
     event_times: dict[str, array]
     event_positions: dict[str, array]
-    #: (time, text) of the events the reading's `Claims.text_event_names` name that carry text (`text_claims`).
-    texts: list[tuple[int, str]]
+    #: The text of each event `text_claims` names that carries text, in span order, and (aligned) its time.
+    texts: list[str]
+    text_times: array
     #: The (text_event_names, text_keys) `texts` was read with.
     text_claims: tuple[tuple[str, ...], tuple[str, ...]]
     #: The resource's attributes (plain values); do not modify.
@@ -76,7 +77,7 @@ def from_index(index: TraceIndex, row: int, claims: Claims) -> LlmSpan:
     return LlmSpan(
         index.trace_id(row), index.span_id(row), index.parent_span_id(row), claimed.name, index.kind[row],
         index.start_ns[row], index.end_ns[row], index.status_code[row], claimed.status_message, claimed.attributes,
-        claimed.event_times, claimed.event_positions, claimed.texts, _text_claims(claims),
+        claimed.event_times, claimed.event_positions, claimed.texts, claimed.text_times, _text_claims(claims),
         index.resource_attributes(index.span_resource[row]), index.scope_names[index.span_scope[row]],
         lambda event: index.event_attributes(row, event))
 
@@ -84,12 +85,12 @@ def from_index(index: TraceIndex, row: int, claims: Claims) -> LlmSpan:
 def from_protobuf(span: Any, resource: Any, scope: Any, claims: Claims) -> LlmSpan:
     """A decoded OTLP span (with its Resource and InstrumentationScope, either may be None), read as the wire core
     reads a claimed span: the texts of the events `claims` names."""
-    times, positions, texts = read_events(span.events, claims)
+    times, positions, texts, text_times = read_events(span.events, claims)
     events = span.events
     return LlmSpan(
         span.trace_id, span.span_id, span.parent_span_id, span.name, span.kind, span.start_time_unix_nano,
         span.end_time_unix_nano, span.status.code, span.status.message, attribute_map(span.attributes), times,
-        positions, texts, _text_claims(claims),
+        positions, texts, text_times, _text_claims(claims),
         attribute_map(resource.attributes) if resource is not None else _NO_ATTRIBUTES,
         scope.name if scope is not None else "", lambda event: attribute_map(events[event].attributes))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from itertools import islice
+from operator import le
 from typing import Any
 
 from processor.conventions.messages import event_name
@@ -21,19 +23,27 @@ class ChunkReader:
         self.log_events = frozenset(chunk_log_events)
         self.text_keys = tuple(dict.fromkeys(text_keys))  # as Claims keeps them: best first, once each
 
-    def span_pieces(self, span: LlmSpan) -> list[Piece]:
-        """(time, text) of the span's chunk events that carry any (role-only, finish and usage chunks carry none), in
-        span order: what the scan read when it was asked for these events and keys (`CLAIMS`), else read here."""
+    def span_text(self, span: LlmSpan) -> str | None:
+        """The text of the span's chunk events that carry any (role-only, finish and usage chunks carry none), joined
+        in time order (ties keep span order); None when none has any. The scan read it when it was asked for these
+        events and keys (`CLAIMS`); else their attributes are read here."""
         names = tuple(sorted(self.events))
         if span.text_claims == (names, self.text_keys):  # read by the scan
-            return span.texts
-        pieces = []
-        for position, time in span.events_of(names):
-            attributes = span.event_attributes(position)
-            text = next((text for key in self.text_keys if (text := as_str(attributes.get(key))) is not None), None)
-            if text is not None:
-                pieces.append((time, text))
-        return pieces
+            texts, times = span.texts, span.text_times
+        else:
+            texts, times = [], []
+            for position, time in span.events_of(names):
+                attributes = span.event_attributes(position)
+                text = next((text for key in self.text_keys if (text := as_str(attributes.get(key))) is not None),
+                            None)
+                if text is not None:
+                    texts.append(text)
+                    times.append(time)
+        if not texts:
+            return None
+        if all(map(le, times, islice(times, 1, None))):  # in time order already, as chunk events nearly always are
+            return "".join(texts)
+        return "".join([texts[i] for i in sorted(range(len(texts)), key=times.__getitem__)])
 
     def log_pieces(self, request: Any) -> Iterable[tuple[bytes, bytes, Piece]]:
         """(trace id, span id, piece) of every chunk log record with a span id and text."""

@@ -40,7 +40,7 @@ class ContentCheck:
     def read_chunks(self, work: StreamWork, span: LlmSpan) -> None:
         """At receipt: the text of the chunk events of the work's span (`span`, as read), kept with the call for its
         final check."""
-        text = joined(self.reader.span_pieces(span))
+        text = self.reader.span_text(span)
         if text is not None:
             work.call.chunk_text = text
 
