@@ -22,12 +22,13 @@ class ChunkReader:
         self.events = frozenset(chunk_events)
         self.log_events = frozenset(chunk_log_events)
         self.text_keys = tuple(dict.fromkeys(text_keys))  # as Claims keeps them: best first, once each
+        self._event_names = tuple(sorted(self.events))  # as Claims keeps them too
 
     def span_text(self, span: LlmSpan) -> str | None:
         """The text of the span's chunk events that carry any (role-only, finish and usage chunks carry none), joined
         in time order (ties keep span order); None when none has any. The scan read it when it was asked for these
         events and keys (`CLAIMS`); else their attributes are read here."""
-        names = tuple(sorted(self.events))
+        names = self._event_names
         if span.text_claims == (names, self.text_keys):  # read by the scan
             texts, times = span.texts, span.text_times
         else:
