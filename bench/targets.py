@@ -76,8 +76,9 @@ class Target:
     """A server under test; `topics` are the Kafka topics it writes to (None when it writes none)."""
 
     def __init__(self, name: str, workdir: Path, *, brokers: str | None = None, run_id: str = "0",
-                 overrides: dict[str, str] | None = None) -> None:
+                 overrides: dict[str, str] | None = None, env: dict[str, str] | None = None) -> None:
         self.overrides = overrides
+        self.env = env
         self.name = name
         self.port = free_port()
         self.telemetry_port = free_port()
@@ -115,7 +116,8 @@ class Target:
                                                 {kind: "unused" for kind in TOPICS}, self.overrides), backend)
         else:
             raise ValueError(f"unknown target {self.name!r}")
-        self._tokenstream = TokenstreamProcess(config, self.workdir, health_port=health, workers=self.workers)
+        self._tokenstream = TokenstreamProcess(config, self.workdir, health_port=health, env=self.env,
+                                              workers=self.workers)
         self._tokenstream.start(timeout=60)
         self.proc = self._tokenstream.proc
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from processor.config.validate import Config
+from processor.service import gc_policy
 from processor.service.graph import Graph
 from processor.service.host import Host, Status
 from processor.service.http import HttpServer
@@ -32,6 +34,8 @@ class Service:
         self.graph = Graph(worker_config(config, worker) if worker else config, self.telemetry)
         self._metrics_server: HttpServer | None = None
         self._stopping = asyncio.Event()
+        #: The collector's thresholds before start (_tune_collector), restored at shutdown.
+        self._thresholds: tuple[int, int, int] | None = None
 
     async def start(self) -> None:
         raise_open_files_limit()
@@ -44,6 +48,7 @@ class Service:
         self.host.status = Status.STARTING
         await self.graph.start(self.host)
         self.host.status = Status.RUNNING
+        self._thresholds = _tune_collector()
         if self.worker is not None:
             self.worker.mark_ready()
         log.info("everything is running")
@@ -61,6 +66,10 @@ class Service:
         if self._metrics_server:
             await self._metrics_server.stop(grace=0.5)
         self.host.status = Status.STOPPED
+        gc.unfreeze()
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
         return finished
 
     def request_stop(self) -> None:
@@ -77,6 +86,7 @@ class Service:
                 log.error("could not start: %s", exc)
                 await self.shutdown()
                 return 1
+            gc_policy.after_start()  # the process's, once: not in start(), which tests call in their own process
             await self._stopping.wait()
             return 0 if await self.shutdown() else 1
         finally:
@@ -85,6 +95,24 @@ class Service:
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s: draining in-flight data and flushing exporters", sig.name)
         self.request_stop()
+
+
+#: Allocations between two young collections (CPython's default: 700). Records on their way to Kafka live for a
+#: batch's timeout and its acknowledgement, thousands of allocations: at 700 each young collection walked them and
+#: moved them on to be walked again in the middle generation (GC ~9% of the CPU on ordinary spans; at 10,000 ~4%).
+_YOUNG_THRESHOLD = 10_000
+
+
+def _tune_collector() -> tuple[int, int, int]:
+    """What is alive once everything has started (modules, classes, the graph: ~75,000 objects) lives as long as the
+    process: kept out of the collector's generations, a full collection no longer walks it. Before, each took ~55 ms
+    of CPU, and they were ~12% of the CPU on ordinary spans (bench: gc.callbacks timing). Startup's garbage is
+    collected first, so nothing freed is kept. Returns the thresholds to restore at shutdown."""
+    gc.collect()
+    gc.freeze()
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _YOUNG_THRESHOLD), *before[1:])
+    return before
 
 
 def _metrics_app(telemetry: SelfTelemetry) -> web.Application:

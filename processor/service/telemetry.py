@@ -104,3 +104,17 @@ def _shared(registry: CollectorRegistry, name: str, make: Callable[[], Any]) -> 
     if metric is None:
         metric = metrics[name] = make()
     return metric
+
+
+def observe_many(histogram: Any, amount: float, count: int) -> None:
+    """`histogram.observe(amount)` `count` times, at the cost of one: a batch of records acknowledged together
+    shares its latency, and one observe per record was ~10% of the kafka path on ordinary spans. Written against
+    prometheus_client's Histogram child (its `_sum`, `_buckets` and `_upper_bounds`, pinned in pyproject.toml);
+    tests/service/test_observe_many.py checks the exposition against `observe` called `count` times."""
+    if count <= 0:
+        return
+    histogram._sum.inc(amount * count)
+    for i, bound in enumerate(histogram._upper_bounds):
+        if amount <= bound:
+            histogram._buckets[i].inc(count)
+            break

@@ -29,18 +29,12 @@ from typing import Any
 from processor.conventions.base import LlmCall
 from processor.stream.work import HttpAttempt, TraceState
 
-#: What an HTTP attempt and a call's bookkeeping take, roughly (a call adds its record and chunk times).
+#: What an HTTP attempt takes, roughly (a call's size is its held form's: TraceState.put).
 _HTTP_BYTES = 200
-_CALL_BYTES = 600
 #: One trace holds at most this fraction of max_held_bytes, so that a trace kept growing is evicted, not the others.
 _TRACE_SHARE = 16
 #: How long a trace may wait for the stream half of a split call (a stream rarely runs longer).
 AWAIT_STREAM_S = 300.0
-
-
-def _call_bytes(call: LlmCall) -> int:
-    return _CALL_BYTES + call.record.ByteSize() + 8 * len(call.chunk_times) + len(call.completion_text or "") \
-        + len(call.chunk_text or "")
 
 
 class TraceStore:
@@ -73,7 +67,7 @@ class TraceStore:
             state = self._traces[trace_id] = TraceState(trace_id, first_seen=now)
             held = self._http_only.pop(trace_id, None)
             if held is not None:
-                state.http.extend(held[1])
+                state.http = tuple(held[1])
                 state.pieces += len(held[1])
                 state.held_bytes += _HTTP_BYTES * len(held[1])
             if len(self._traces) > self.max_traces:
@@ -84,9 +78,8 @@ class TraceStore:
         return state
 
     def add_call(self, trace: TraceState, span_id: bytes, call: LlmCall) -> None:
-        replaced = trace.calls.get(span_id)
-        trace.calls[span_id] = call
-        self._grow(trace, 0 if replaced else 1, _call_bytes(call) - (_call_bytes(replaced) if replaced else 0))
+        """Hold `call` (again, once a log joined it) as the trace's call of `span_id`."""
+        self._grow(trace, *trace.put(span_id, call))
 
     def hold_log(self, trace: TraceState, log: Any) -> None:
         """Keep a copy of a log record whose span has not come, to join it when it does."""
@@ -111,7 +104,7 @@ class TraceStore:
         state = self._traces.get(trace_id)
         if state is not None:
             self.touch(trace_id, now)
-            state.http.append(attempt)
+            state.http += (attempt,)
             self._grow(state, 1, _HTTP_BYTES)
             return
         _, held = self._http_only.pop(trace_id, (0.0, []))
@@ -144,7 +137,7 @@ class TraceStore:
         while self._http_only and next(iter(self._http_only.values()))[0] <= now:
             _, (_, held) = self._http_only.popitem(last=False)
             self.held_bytes -= _HTTP_BYTES * len(held)
-        return [state for state in done if state.calls]
+        return [state for state in done if state.held]
 
     def pop_all(self) -> list[TraceState]:
         done = [*self.ready, *self._traces.values()]
@@ -152,7 +145,7 @@ class TraceStore:
         self._traces.clear()
         self._http_only.clear()
         self.held_bytes = 0
-        return [state for state in done if state.calls]
+        return [state for state in done if state.held]
 
     def _grow(self, trace: TraceState, pieces: int, size: int) -> None:
         trace.pieces += pieces

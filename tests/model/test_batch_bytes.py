@@ -46,6 +46,25 @@ def test_merged_bytes_are_the_protobuf_merge_and_their_index_the_scan_of_the_joi
     assert _decoded(merged.data) == expected
 
 
+def test_a_merged_batch_indexes_each_claims_as_the_scan_of_the_joined_bytes():
+    """Parts scanned for two claims each: after the merge, an index for either is the one of the joined bytes."""
+    parts = [Batch.of_bytes(data) for data in REQUESTS]
+    for part in parts:
+        part.index(CLAIMS)
+        part.index()
+    merged = parts[0]
+    for part in parts[1:]:
+        merged.merge(part)
+    joined = b"".join(REQUESTS)
+    for claims in (wire.NO_CLAIMS, CLAIMS, CLAIMS):  # any index gives ids and offsets; a claims' own, its spans
+        index, fresh = merged.index(claims), wire.scan_traces(joined, claims)
+        assert bytes(index.ids) == bytes(fresh.ids) and list(index.span_start) == list(fresh.span_start)
+    claimed, fresh = merged.index(CLAIMS), wire.scan_traces(joined, CLAIMS)
+    assert list(claimed.claimed_rows) == list(fresh.claimed_rows) != []
+    assert [span.attributes for span in claimed.claimed] == [span.attributes for span in fresh.claimed]
+    assert merged.may_hold(CLAIMS)
+
+
 def test_a_bytes_batch_merged_with_a_decoded_one_is_their_merge():
     batch = Batch.of_bytes(REQUESTS[0])
     batch.merge(Batch(Signal.TRACES, _decoded(REQUESTS[1])))

@@ -11,6 +11,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from processor.conventions.base import LlmCall, SpanStatus
+from processor.model.otlp_attrs import to_python
 from processor.model.records import StreamRecord
 from tests.conventions.spans import any_value
 
@@ -117,7 +118,7 @@ class AttrConvention:
         if "test.reported_ttft_s" in attrs:
             call.reported_ttft_s = attrs["test.reported_ttft_s"].double_value
         call.consumer_closed = "test.closed" in attrs
-        call.retry_markers = {kv.key: kv.value for kv in span.attributes if not kv.key.startswith("test.")}
+        call.retry_markers = {kv.key: to_python(kv.value) for kv in span.attributes if not kv.key.startswith("test.")}
         return call
 
     def join_log(self, call: LlmCall, log_record: Any) -> None:

@@ -9,8 +9,9 @@ MARKERS = frozenset({"http.request.resend_count"})
 
 
 def trace_of(*calls, http=()) -> TraceState:
-    trace = TraceState(b"t" * 16, calls={c.record.span_id: c for c in calls})
-    trace.http.extend(http)
+    trace = TraceState(b"t" * 16, http=tuple(http))
+    for call in calls:
+        trace.put(call.record.span_id, call)
     return trace
 
 

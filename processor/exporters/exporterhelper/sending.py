@@ -21,6 +21,7 @@ from processor.exporters.exporterhelper.item import Queued, items_by_kind
 from processor.exporters.exporterhelper.metrics import receipt_to_ack_histogram, redelivered_counter
 from processor.exporters.exporterhelper.queue import Delivery, SendQueue
 from processor.model.batch import Batch
+from processor.service.telemetry import observe_many
 
 
 class SendingQueue:
@@ -110,15 +111,18 @@ class SendingQueue:
         """`delivered` and `finish` (no error) for every item of a batch the peer took, counted once per kind."""
         now = time.monotonic()
         counts: dict[str, int] = {}
-        disk, latency = self.disk, self.latency
+        handed_over: dict[float, int] = {}  # items handed over in one `send` share their time: one observe each
+        disk = self.disk
         for item in items:
             counts[item.kind] = counts.get(item.kind, 0) + item.items
-            if item.enqueued_at is not None:
-                latency.observe(now - item.enqueued_at)
+            if (enqueued_at := item.enqueued_at) is not None:
+                handed_over[enqueued_at] = handed_over.get(enqueued_at, 0) + 1
             if item.segment is not None and disk is not None:
                 disk.release(item.segment)
             if isinstance(item.delivery, Delivery):
                 item.delivery.settle(item, None, retryable=False)
+        for enqueued_at, count in handed_over.items():
+            observe_many(self.latency, now - enqueued_at, count)
         for kind, count in counts.items():
             sent = self._sent_of.get(kind)
             if sent is None:

@@ -121,16 +121,23 @@ class Sender:
 
     async def _send(self, producer: AIOKafkaProducer, records: list[OutgoingRecord]) -> None:
         layouts: dict[str, tuple[list[int], list[int]]] = {}  # a topic's partitions, for this round
+        # Records of one kind share one headers tuple: its list form and its size are made once per round.
+        headers_of: dict[tuple, tuple[list, int]] = {}
         opened = self._open
+        limit = self.max_request_size - _HEADROOM
         for index, record in enumerate(records):
             if record.attempts:
                 self.on_resend(record)
             topic = record.topic
-            headers = list(record.headers)
+            if (known := headers_of.get(record.headers)) is None:
+                known = headers_of[record.headers] = (list(record.headers), _headers_size(record.headers))
+            headers, headers_size = known
             try:
                 if (layout := layouts.get(topic)) is None:
                     layout = layouts[topic] = await _layout(producer, topic)
-                self._check_size(record, headers)
+                if len(record.value) >= limit or len(record.key or b"") >= _HEADROOM // 4 \
+                        or headers_size >= _HEADROOM // 4:
+                    self._check_size(record, headers)
                 where = (topic, self.partitioner(record.key, *layout))
                 batch = opened.get(where)
                 if batch is None or not batch.add(record, headers):
@@ -145,7 +152,7 @@ class Sender:
     def _check_size(self, record: OutgoingRecord, headers: list) -> None:
         """aiokafka's `send` refuses a record over max_request_size; a batch would take it as its first."""
         if len(record.value) + _HEADROOM < self.max_request_size and len(record.key or b"") < _HEADROOM // 4 \
-                and sum(len(name) + len(value) for name, value in headers) < _HEADROOM // 4:
+                and _headers_size(headers) < _HEADROOM // 4:
             return  # far below the limit whatever the framing: no need to compute it
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value, headers)
         if size > self.max_request_size:
@@ -208,6 +215,10 @@ class Sender:
                 await asyncio.wait_for(producer.stop(), timeout)
             except (TimeoutError, Exception) as exc:  # noqa: BLE001 - shutting down either way
                 self.log.warning("kafka: producer did not stop cleanly: %s", exc or type(exc).__name__)
+
+
+def _headers_size(headers) -> int:
+    return sum(len(name) + len(value) for name, value in headers)
 
 
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:

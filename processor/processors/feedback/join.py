@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 
 from processor.processors.feedback.reading import Feedback
 
@@ -24,6 +25,23 @@ class KnownStream:
     end: int
     experience: str
     labels: dict[str, str]
+
+
+#: A KnownStream as JoinState keeps it, up to max_streams (100k) of them: its fields in order, labels flat (key,
+#: value, ...). A tuple of atomic values, which Python's GC untracks, where a KnownStream and its trace's list were
+#: two tracked objects per stream that every full collection looked at.
+_Kept = tuple[bytes, bytes, str, int, int, str, tuple[str, ...]]
+_TRACE, _SPAN, _SESSION, _START, _END = range(5)
+
+
+def _keep(stream: KnownStream) -> _Kept:
+    return (stream.trace_id, stream.span_id, stream.session, stream.start, stream.end, stream.experience,
+            tuple(chain.from_iterable(stream.labels.items())))
+
+
+def _known(kept: _Kept) -> KnownStream:
+    *fields, labels = kept
+    return KnownStream(*fields, dict(zip(labels[::2], labels[1::2], strict=True)))
 
 
 @dataclass(slots=True, eq=False)
@@ -41,9 +59,9 @@ class JoinState:
         self.max_pending = max_pending
         self.max_streams = max_streams
         self.on_drop = on_drop
-        self.streams: OrderedDict[bytes, KnownStream] = OrderedDict()  # by span id, oldest first
-        self.by_trace: dict[bytes, list[KnownStream]] = {}
-        self.by_session: dict[str, list[KnownStream]] = {}
+        self.streams: OrderedDict[bytes, _Kept] = OrderedDict()  # by span id, oldest first
+        self.by_trace: dict[bytes, tuple[_Kept, ...]] = {}  # a trace has few streams: a tuple, untracked as well
+        self.by_session: dict[str, list[_Kept]] = {}
         self.pending: deque[_Pending] = deque()
         self.pending_by_trace: dict[bytes, list[_Pending]] = {}
         self.pending_by_session: dict[str, list[_Pending]] = {}
@@ -51,28 +69,30 @@ class JoinState:
     def remember(self, stream: KnownStream) -> None:
         if stream.span_id in self.streams:
             return
-        self.streams[stream.span_id] = stream
-        self.by_trace.setdefault(stream.trace_id, []).append(stream)
+        kept = self.streams[stream.span_id] = _keep(stream)
+        self.by_trace[stream.trace_id] = (*self.by_trace.get(stream.trace_id, ()), kept)
         if stream.session:
-            self.by_session.setdefault(stream.session, []).append(stream)
+            self.by_session.setdefault(stream.session, []).append(kept)
         while len(self.streams) > self.max_streams:
             _, old = self.streams.popitem(last=False)
-            _remove(self.by_trace, old.trace_id, old)
-            _remove(self.by_session, old.session, old)
+            rest = tuple(s for s in self.by_trace.pop(old[_TRACE], ()) if s is not old)
+            if rest:
+                self.by_trace[old[_TRACE]] = rest
+            _remove(self.by_session, old[_SESSION], old)
 
     def join(self, feedback: Feedback) -> tuple[KnownStream, str] | None:
         own = self.streams.get(feedback.span_id) if feedback.span_id else None
         if own is not None:
-            return own, "span"
+            return _known(own), "span"
         in_trace = self.by_trace.get(feedback.trace_id) if feedback.trace_id else None
         if in_trace:
-            before = [s for s in in_trace if s.start <= feedback.time] or in_trace
-            return max(before, key=lambda s: s.start), "trace"
+            before = [s for s in in_trace if s[_START] <= feedback.time] or in_trace
+            return _known(max(before, key=lambda s: s[_START])), "trace"
         if feedback.session:
             near = [s for s in self.by_session.get(feedback.session, ())
-                    if s.start <= feedback.time and feedback.time - s.end <= self.session_window]
+                    if s[_START] <= feedback.time and feedback.time - s[_END] <= self.session_window]
             if near:
-                return max(near, key=lambda s: s.start), "session"
+                return _known(max(near, key=lambda s: s[_START])), "session"
         return None
 
     def wait(self, feedback: Feedback, now: float) -> None:

@@ -45,13 +45,7 @@ class FeedbackProcessor(ComponentBase):
     async def consume(self, batch: Batch) -> None:
         now = self.clock()
         state = self.state
-        joined: list[tuple[Feedback, KnownStream, str]] = []
-        if batch.streams:
-            slow = {a.span_id for a in batch.anomalies if a.kind == "slow_first_token" and a.span_id}
-            known = [self._known(record, slow) for record in batch.streams]
-            for stream in known:
-                state.remember(stream)
-            joined += state.resolve(known)
+        joined = self._remember(batch) if batch.streams else []
         for feedback in self._read(batch):
             if feedback.verdict is None:
                 self.no_verdict.inc()
@@ -65,6 +59,15 @@ class FeedbackProcessor(ComponentBase):
         if joined:
             batch.feedback.extend(_message(*j) for j in joined)
         await self.next.consume(batch)
+
+    def _remember(self, batch: Batch) -> list[tuple[Feedback, KnownStream, str]]:
+        """Pending feedback the batch's streams let join. (The KnownStreams are gone when it returns, not kept while
+        the batch goes downstream: JoinState keeps them in a form the GC does not track.)"""
+        slow = {a.span_id for a in batch.anomalies if a.kind == "slow_first_token" and a.span_id}
+        known = [self._known(record, slow) for record in batch.streams]
+        for stream in known:
+            self.state.remember(stream)
+        return self.state.resolve(known)
 
     def _read(self, batch: Batch):
         if batch.signal is Signal.TRACES:

@@ -119,7 +119,6 @@ class StreamProcessor:
         _label(call.record, "route", self.route_keys, read)
         _label(call.record, "tenant", self.tenant_keys, read)
         trace = store.touch(read.trace_id, now)
-        store.add_call(trace, read.span_id, call)
         for log in store.take_logs(trace, read.span_id):
             self._join(call, log)
         self._adopt_parent_logs(trace, call)
@@ -128,13 +127,18 @@ class StreamProcessor:
             if self.content is not None:
                 self.content.read_chunks(work, read)
             works.append(work)
+        store.add_call(trace, read.span_id, call)  # held as it is now: later changes to `call` are not kept
 
     def _join_logs(self, request: Any, now: float) -> None:
         for log in joinable_logs(request):
             trace = self.store.touch(log.trace_id, now)
-            call = trace.calls.get(log.span_id) or _call_ended_before(trace, log)
+            span_id, call = log.span_id, trace.call(log.span_id)
+            if call is None:
+                call = _call_ended_before(trace, log)
+                span_id = call.record.span_id if call is not None else span_id
             if call is not None:
                 self._join(call, log)
+                self.store.add_call(trace, span_id, call)  # a held call is a copy: held again, joined
             else:  # the span comes later: keep a copy, the request it is in moves on
                 held = type(log)()
                 held.CopyFrom(log)
@@ -210,6 +214,6 @@ def _log_time(log: Any) -> int:
 def _call_ended_before(trace: TraceState, log: Any) -> LlmCall | None:
     """The child call of the log's span that ended last before the log was written (see `_adopt_parent_logs`)."""
     at = _log_time(log)
-    children = [c for c in trace.calls.values() if c.record.parent_span_id == log.span_id
+    children = [c for c in trace.calls() if c.record.parent_span_id == log.span_id
                 and c.record.end_time_unix_nano <= at + _CLOCK_SLACK_NS]
     return max(children, key=lambda c: c.record.end_time_unix_nano, default=None)

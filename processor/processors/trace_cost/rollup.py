@@ -16,11 +16,9 @@ from processor.model.records import StreamRecord
 _LABELS = ("route", "tenant", "service")
 
 
-@dataclass(slots=True)
-class _Stream:
-    cost: float | None
-    attempt: int
-    partial_attempt: bytes
+#: One stream of the trace: (cost, attempt, partial attempt's span id). A tuple of atomic values, which Python's GC
+#: untracks, not a dataclass: a rollup waits `wait` (10 s) after its last record, its streams with it.
+_Stream = tuple[float | None, int, bytes]
 
 
 @dataclass(slots=True)
@@ -45,8 +43,7 @@ class TraceRollup:
                 self.input_tokens = (self.input_tokens or 0) + record.input_tokens
             if has("output_tokens"):
                 self.output_tokens = (self.output_tokens or 0) + record.output_tokens
-        self.streams[record.span_id] = _Stream(cost, record.attempt if has("attempt") else 0,
-                                               record.partial_attempt_span_id)
+        self.streams[record.span_id] = (cost, record.attempt if has("attempt") else 0, record.partial_attempt_span_id)
         if has("start_time_unix_nano"):
             self.start = min(self.start or record.start_time_unix_nano, record.start_time_unix_nano)
         if has("end_time_unix_nano"):
@@ -54,16 +51,16 @@ class TraceRollup:
 
     def to_message(self) -> TraceCost:
         message = TraceCost(trace_id=self.trace_id, stream_count=len(self.streams), **self.labels)
-        priced = [s.cost for s in self.streams.values() if s.cost is not None]
+        priced = [cost for cost, _, _ in self.streams.values() if cost is not None]
         message.unpriced_streams = len(self.streams) - len(priced)
-        retries = [span for span, s in self.streams.items() if s.attempt > 0]
+        retries = [span for span, (_, attempt, _) in self.streams.items() if attempt > 0]
         message.retry_count = len(retries)
-        partials = {s.partial_attempt for s in self.streams.values() if s.attempt > 0 and s.partial_attempt}
+        partials = {partial for _, attempt, partial in self.streams.values() if attempt > 0 and partial}
         retried = set(retries) | partials
         if priced:
             total = sum(priced)
             message.cost_usd = total
-            retry_cost = sum(self.streams[span].cost or 0.0 for span in retried if span in self.streams)
+            retry_cost = sum(self.streams[span][0] or 0.0 for span in retried if span in self.streams)
             message.retry_cost_usd = retry_cost
             if total > 0:
                 message.retry_share = retry_cost / total

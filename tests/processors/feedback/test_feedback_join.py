@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from processor.model.batch import Batch, Signal
 from processor.model.records import StreamAnomaly
+from processor.processors.feedback.join import JoinState, KnownStream
+from processor.processors.feedback.reading import Feedback
 from processor.service.telemetry import SelfTelemetry
 from tests.processors.feedback.conftest import (
     T0,
@@ -121,3 +125,19 @@ async def test_the_chain_keeps_the_stream_processor_s_outcome():
     await head.shutdown()
     (found,) = joined(sinks[Signal.TRACES])
     assert (found.experience, found.verdict) == ("aborted", "down")
+
+
+def test_the_streams_feedback_can_join_are_kept_untracked_by_the_gc_and_join_as_they_came():
+    state = JoinState(session_window_s=60, pending_wait_s=60, max_pending=10, max_streams=2, on_drop=print)
+    streams = [KnownStream(b"t" * 16, bytes([i]) * 8, "s1", 10 * i, 10 * i + 5, "ok", {"route": "/chat"})
+               for i in range(3)]
+    for known in streams:
+        state.remember(known)
+    gc.collect()
+    gc.collect()
+    kept = [*state.streams.values(), *state.by_trace.values()]
+    assert kept and not any(gc.is_tracked(k) for k in kept)
+    found, how = state.join(Feedback(trace_id=b"t" * 16, span_id=b"", session="", time=25, verdict="good", score=None))
+    assert how == "trace" and (found.span_id, found.labels) == (bytes([2]) * 8, {"route": "/chat"})
+    assert state.join(Feedback(trace_id=b"", span_id=bytes([0]) * 8, session="", time=0, verdict="good",
+                               score=None)) is None

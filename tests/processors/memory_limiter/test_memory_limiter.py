@@ -220,3 +220,26 @@ def test_a_reservation_reads_memory_afresh_when_released():
     memory.mib = 152  # the request decoded: its memory is in use now, over the soft limit of 150 MiB
     reservation.release()
     assert monitor.reserve(10 * MIB) is None  # read at once, not 10 ms later
+
+
+def test_a_small_reservation_released_counts_as_in_use_until_the_next_reading():
+    """Memory is not read afresh after every small request (a system call each): what it reserved counts as in use
+    until the next reading, so a decision right after its release is as careful as one while it was held."""
+    memory, now, readings = FakeMemory(149), [0.0], []
+    config = MemoryLimiterConfig(limit_mib=200, spike_limit_mib=50)  # soft limit 150 MiB, request budget 50 MiB
+
+    def read() -> int:
+        readings.append(now[0])
+        return memory()
+
+    monitor = MemoryMonitor(config, logging.getLogger("test"), read_usage=read, clock=lambda: now[0])
+    monitor.check()
+    reservation = monitor.reserve(2 * MIB)
+    assert monitor.refusing_now()  # 149 + 2 reserved
+    reservation.release()
+    assert monitor.refusing_now(), "released, its 2 MiB count as in use until memory is read again"
+    assert monitor.reserve(MIB) is None
+    assert readings == [0.0]
+    now[0] += 0.011  # the reading is stale: read again, and the request's memory was freed
+    assert not monitor.refusing_now()
+    assert readings == [0.0, 0.011]

@@ -103,6 +103,6 @@ async def test_openllmetry_choice_log_written_under_the_parent_span_joins_its_ca
     for consumer, batch in batches if logs_first else reversed(batches):
         await consumer.consume(batch)
     (trace,) = shared["store"].pop_all()
-    (call,) = trace.calls.values()
+    (call,) = trace.calls()
     assert call.completion_text and "Streaming" in call.completion_text
     assert not any(trace.pending_logs.values())

@@ -1,0 +1,76 @@
+"""An `LlmCall` as the `stream` processor holds it for `wait`: one immutable tuple of atomic values, which Python's
+cyclic GC stops tracking once it has looked at it (a young collection or two: the inner tuples go first).
+
+A held call as objects (a slotted LlmCall, its upb StreamRecord, a list of ~100 chunk times) was three GC-tracked
+objects, six with its trace's state and containers, and the list's ints were visited one by one by every collection
+that looked at it: held for `wait`, such state reaches the oldest generation, and its collections were the llm
+workload's largest single cost, each one a pause. Held as a tuple of bytes, numbers, strings and flat tuples of
+them, it costs the GC nothing once untracked (and a trace's dict of them is untracked by the next full collection;
+a retry marker whose value is a list keeps its call's tuple tracked, which is only slower).
+
+`hold` packs every field of the LlmCall in field order (the record serialized, chunk times as a tuple, enums by
+value, dicts flat as key, value, ...); `restore` gives an equal LlmCall back, a new one each time: a change to it
+(a joined log) is kept only by holding it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+from enum import Enum
+from itertools import chain
+from operator import attrgetter
+from typing import NewType
+
+from processor.conventions.base import LlmCall
+from processor.model.records import StreamRecord
+
+HeldCall = NewType("HeldCall", tuple)
+
+
+def _fields() -> tuple[tuple[str, ...], tuple[tuple[int, type], ...]]:
+    """The names of LlmCall's fields after `record`, in order, and (index, kind) of those not packed as they are:
+    an Enum class (packed by value), `list` (chunk times) or `dict`."""
+    names, kinds = [], []
+    for f in fields(LlmCall)[1:]:
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if isinstance(default, Enum | list | dict):
+            kinds.append((len(names), type(default)))
+        names.append(f.name)
+    return tuple(names), tuple(kinds)
+
+
+_NAMES, _KINDS = _fields()
+_GET = attrgetter(*_NAMES)
+
+
+def hold(call: LlmCall) -> HeldCall:
+    values = list(_GET(call))
+    for index, kind in _KINDS:
+        value = values[index]
+        if kind is list or kind is dict:  # a dict flat, key, value, ...: the GC untracks a tuple of tuples later
+            values[index] = tuple(value) if kind is list else tuple(chain.from_iterable(value.items()))
+        elif value is not None:
+            values[index] = value._value_
+    return HeldCall((call.record.SerializeToString(), *values))
+
+
+def restore(held: HeldCall) -> LlmCall:
+    values = list(held)
+    for index, kind in _KINDS:
+        value = values[index + 1]
+        if kind is list or kind is dict:
+            values[index + 1] = list(value) if kind is list else dict(zip(value[::2], value[1::2], strict=True))
+        elif value is not None:
+            values[index + 1] = kind._value2member_map_[value]  # kind(value), without Enum's slow __call__
+    values[0] = StreamRecord.FromString(values[0])
+    return LlmCall(*values)
+
+
+def held_size(held: HeldCall) -> int:
+    """The size of the call's values, roughly: the record's and texts' lengths, 8 bytes per chunk time (as packed
+    int64 would take)."""
+    return len(held[0]) + 8 * len(held[_CHUNK_TIMES]) + len(held[_COMPLETION_TEXT] or "") + len(held[_CHUNK_TEXT] or "")
+
+
+_CHUNK_TIMES, _COMPLETION_TEXT, _CHUNK_TEXT = (1 + _NAMES.index(name) for name in ("chunk_times", "completion_text",
+                                                                                    "chunk_text"))
