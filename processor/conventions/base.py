@@ -1,9 +1,9 @@
 """What a convention adapter reads from one LLM span, before anything is derived from it.
 
-An adapter (one module per convention in this package) recognises spans of its convention and
-reads them *in place* from the OTLP protobuf into an `LlmCall`: the stream record's ids, labels,
-times, volumes and outcome clues, plus the raw timing evidence (chunk event times, a first-token
-event, reported TTFT/TPOT). The stream processors derive cadence, outcome and retries from it.
+An adapter (one module per convention in this package) recognises spans of its convention and reads them from an
+`LlmSpan` (conventions/span.py: what the wire core read of the bytes, nothing decoded) into an `LlmCall`: the
+stream record's ids, labels, times, volumes and outcome clues, plus the raw timing evidence (chunk event times, a
+first-token event, reported TTFT/TPOT). The stream processors derive cadence, outcome and retries from it.
 """
 
 from __future__ import annotations

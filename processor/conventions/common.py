@@ -7,8 +7,10 @@ from typing import Any
 
 from processor.conventions.base import LlmCall, SpanStatus
 from processor.conventions.messages import join_gen_ai_log
-from processor.model.otlp_attrs import AttrMap, as_str, attr_map, find, first_str, has_prefix, to_python
+from processor.conventions.span import LlmSpan, from_protobuf
+from processor.model.otlp_attrs import AttrMap, as_str, first_str, has_prefix
 from processor.model.records import StreamRecord
+from processor.wire import NO_CLAIMS
 
 #: Every convention puts at least one attribute with one of these prefixes on its LLM spans; a span without
 #: any (HTTP, DB, the app's own spans) is not looked at further.
@@ -31,17 +33,17 @@ _EXCEPTION_IN_MESSAGE = re.compile(r"^(?:[a-z_]\w*\.)*([A-Z]\w*)(?:\(|: )")
 
 
 class SpanConvention:
-    """Base of the adapters: `read` checks the cheap marker, builds the attribute map once, and hands over to
-    `read_map`, which the registry also calls directly so that trying several conventions builds one map."""
+    """Base of the adapters: each reads an `LlmSpan` (`read_span`), which the registry builds once for all of them;
+    `read` is the `Convention` protocol's reading of a decoded protobuf span."""
 
     name = ""
 
     def read(self, span: Any, resource: Any, scope: Any) -> LlmCall | None:
         if not looks_like_llm(span):
             return None
-        return self.read_map(span, resource, scope, attr_map(span.attributes))
+        return self.read_span(from_protobuf(span, resource, scope, NO_CLAIMS))
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
         raise NotImplementedError
 
     def join_log(self, call: LlmCall, log_record: Any) -> None:
@@ -49,19 +51,20 @@ class SpanConvention:
 
 
 def looks_like_llm(span: Any) -> bool:
+    """A decoded protobuf span with an LLM key (`has_llm_key` for an LlmSpan)."""
     return has_prefix(span.attributes, LLM_KEY_PREFIXES)
 
 
-def new_call(span: Any, resource: Any, attrs: AttrMap, convention: str, *,
-             has_exception_events: bool = True) -> LlmCall:
-    """An LlmCall with everything that does not depend on the convention filled in.
+def has_llm_key(span: LlmSpan) -> bool:
+    return any(key.startswith(LLM_KEY_PREFIXES) for key in span.attributes)
 
-    `has_exception_events=False`: the convention already walked the span's events and saw no `exception` event,
-    so they are not walked again (a streamed span has one event per chunk).
-    """
+
+def new_call(span: LlmSpan, convention: str) -> LlmCall:
+    """An LlmCall with everything that does not depend on the convention filled in."""
+    attrs = span.attributes
     record = StreamRecord(trace_id=span.trace_id, span_id=span.span_id, parent_span_id=span.parent_span_id,
                           convention=convention)
-    service = as_str(find(resource.attributes, "service.name")) if resource is not None else None
+    service = as_str(span.resource.get("service.name"))
     if service:
         record.service = service
     if span.start_time_unix_nano:
@@ -71,15 +74,15 @@ def new_call(span: Any, resource: Any, attrs: AttrMap, convention: str, *,
     session = first_str(attrs, SESSION_KEYS)
     if session:
         record.session_id = session
-    call = LlmCall(record=record, status=_STATUS.get(span.status.code, SpanStatus.UNSET),
-                   status_message=span.status.message)
-    error_types = _error_types(span, attrs, call.status, has_exception_events)
+    call = LlmCall(record=record, status=_STATUS.get(span.status_code, SpanStatus.UNSET),
+                   status_message=span.status_message)
+    error_types = _error_types(span, attrs, call.status)
     if error_types:
         record.error_type = error_types[0]
     call.consumer_closed = not CONSUMER_CLOSED_ERRORS.isdisjoint(error_types)
     for key in RETRY_MARKER_KEYS:
         if key in attrs:
-            call.retry_markers[key] = to_python(attrs[key])
+            call.retry_markers[key] = attrs[key]
     return call
 
 
@@ -100,19 +103,18 @@ def exception_class(type_name: str) -> str:
     return type_name.rsplit(".", 1)[-1]
 
 
-def _error_types(span: Any, attrs: AttrMap, status: SpanStatus, scan_events: bool = True) -> list[str]:
+def _error_types(span: LlmSpan, attrs: AttrMap, status: SpanStatus) -> list[str]:
     """Error types the span names, best source first: `error.type`, `exception` events, the status message."""
     found = []
     declared = as_str(attrs.get("error.type"))
     if declared and declared != "_OTHER":
         found.append(exception_class(declared))
-    for event in span.events if scan_events else ():
-        if event.name == "exception":
-            raised = as_str(find(event.attributes, "exception.type"))
-            if raised:
-                found.append(exception_class(raised))
+    for position in span.event_positions.get("exception", ()):
+        raised = as_str(span.event_attributes(position).get("exception.type"))
+        if raised:
+            found.append(exception_class(raised))
     if status is SpanStatus.ERROR:
-        match = _EXCEPTION_IN_MESSAGE.match(span.status.message)
+        match = _EXCEPTION_IN_MESSAGE.match(span.status_message)
         if match:
             found.append(match.group(1))
     return found

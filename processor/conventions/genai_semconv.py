@@ -11,12 +11,11 @@ UNSET does not mean incomplete here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from processor.conventions.base import LlmCall
 from processor.conventions.common import SpanConvention, new_call
 from processor.conventions.genai import PROVIDER_KEYS, fill_gen_ai, is_generation, operation
-from processor.model.otlp_attrs import AttrMap, get_bool, get_float
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import get_bool, get_float
 
 TTFT_KEYS = ("gen_ai.response.time_to_first_chunk", "gen_ai.client.operation.time_to_first_chunk")
 _MARKERS = (*PROVIDER_KEYS, "gen_ai.operation.name", "gen_ai.request.model")
@@ -31,18 +30,19 @@ _OPENAI_V2_LOOKALIKES = {"truncated/cutoff": "aborted"}
 class GenAiSemconv(SpanConvention):
     name = "genai_semconv"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         if not any(key in attrs for key in _MARKERS) or any(key in attrs for key in _FOREIGN):
             return None
         if not is_generation(attrs) or (operation(attrs) is None and "gen_ai.request.model" not in attrs):
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         fill_gen_ai(call, attrs)
         call.reported_ttft_s = next((t for key in TTFT_KEYS if (t := get_float(attrs, key)) is not None), None)
         # Vercel's new integration: the mean gap between chunks, the closest thing to a reported TPOT.
         call.reported_tpot_s = get_float(attrs, "gen_ai.client.operation.time_per_output_chunk")
         call.reported_duration_s = get_float(attrs, "gen_ai.client.operation.duration")
-        if scope.name.startswith(_OPENAI_V2_SCOPES):
+        if span.scope_name.startswith(_OPENAI_V2_SCOPES):
             call.lookalikes = _OPENAI_V2_LOOKALIKES
         stream = get_bool(attrs, "gen_ai.request.stream")
         # A time to first chunk is only reported for streams (semconv: "SHOULD NOT be reported otherwise").

@@ -10,30 +10,30 @@ record an error `GeneratorExit`: the consumer closed it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from processor.conventions.base import LlmCall
 from processor.conventions.common import SpanConvention, new_call
 from processor.conventions.genai import fill_gen_ai, is_generation, operation
 from processor.conventions.messages import parse_messages
 from processor.conventions.openinference import invocation_parameters, read_openinference
+from processor.conventions.span import LlmSpan
 from processor.model.otlp_attrs import AttrMap, get_str
 
 
 class LangChain(SpanConvention):
     name = "langchain"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
-        if "langchain" not in scope.name:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
+        if "langchain" not in span.scope_name:
             return None
         if get_str(attrs, "openinference.span.kind") == "LLM":
-            call = read_openinference(span, resource, attrs, self.name)
+            call = read_openinference(span, self.name)
             call.unset_means_incomplete = False  # this tracer ends a closed stream with ERROR GeneratorExit
             call.streaming = _streamed_openinference(attrs)
             return call
         if operation(attrs) is None or not is_generation(attrs):
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         fill_gen_ai(call, attrs)
         call.streaming = _streamed_traceloop(attrs)
         return call

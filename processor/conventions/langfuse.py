@@ -20,6 +20,7 @@ from typing import Any
 from processor.conventions.base import LlmCall
 from processor.conventions.common import SpanConvention, new_call, set_label, set_tokens
 from processor.conventions.finish import normalise
+from processor.conventions.span import LlmSpan
 from processor.model.otlp_attrs import AttrMap, get_str
 
 PREFIX = "langfuse.observation."
@@ -31,10 +32,11 @@ LOOKALIKES = {"truncated/cutoff": "aborted"}
 class Langfuse(SpanConvention):
     name = "langfuse"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         if get_str(attrs, PREFIX + "type") != _GENERATION:
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         record = call.record
         first_chunk = _time(_json(attrs, PREFIX + "completion_start_time"))
         call.first_token_time = first_chunk

@@ -16,12 +16,12 @@ start, the stream's end and its duration.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from processor.conventions.base import LlmCall, Piece
 from processor.conventions.common import SpanConvention, new_call, set_label
 from processor.conventions.finish import first_reason
 from processor.conventions.genai import fill_gen_ai
+from processor.conventions.span import LlmSpan
 from processor.model.otlp_attrs import AttrMap, get_str
 
 STREAM_TEMPLATE = "streaming response from"
@@ -31,11 +31,12 @@ _RESPONSE_KEYS = ("gen_ai.output.messages", "gen_ai.usage.output_tokens", "gen_a
 class Logfire(SpanConvention):
     name = "logfire"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
-        if not scope.name.startswith("logfire") or "gen_ai.request.model" not in attrs:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
+        if not span.scope_name.startswith("logfire") or "gen_ai.request.model" not in attrs:
             return None
         stream_piece = (get_str(attrs, "logfire.msg_template") or "").startswith(STREAM_TEMPLATE)
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         fill_gen_ai(call, attrs)
         set_label(call.record, "finish_reason", _finish_reason(attrs))
         if stream_piece:

@@ -11,21 +11,22 @@ from typing import Any
 
 from processor.conventions.base import LlmCall
 from processor.conventions.finish import first_reason, normalise
-from processor.model.otlp_attrs import as_int, as_str, as_str_list, attr_map, to_python
+from processor.model.otlp_attrs import as_int, as_str, as_str_list, attr_map, plain, to_python
 
 CHOICE_EVENT = "gen_ai.choice"
 
 
 def parse_messages(value: Any | None) -> list[dict]:
-    """Messages from an AnyValue that is a JSON string (span attributes) or an array of kvlists (log records)."""
-    kind = None if value is None else value.WhichOneof("value")
-    if kind == "string_value":
+    """Messages from a value (plain, or an AnyValue) that is a JSON string (span attributes) or an array of kvlists
+    (log records)."""
+    value = plain(value)
+    if isinstance(value, str):
         try:
-            decoded = json.loads(value.string_value)
+            decoded = json.loads(value)
         except ValueError:
             return []
-    elif kind in ("array_value", "kvlist_value"):
-        decoded = to_python(value)
+    elif isinstance(value, list | dict):
+        decoded = value
     else:
         return []
     if isinstance(decoded, dict):

@@ -23,7 +23,8 @@ from typing import Any
 from processor.conventions.base import LlmCall
 from processor.conventions.common import SpanConvention, new_call, set_label, set_tokens
 from processor.conventions.finish import normalise
-from processor.model.otlp_attrs import AttrMap, as_str, find, get_str
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import AttrMap, get_str
 
 CHUNK_EVENT_PREFIX = "mlflow.chunk.item."
 CHUNK_VALUE = "mlflow.chunk.value"
@@ -34,22 +35,18 @@ _MAX_TOKENS_KEYS = ("max_completion_tokens", "max_tokens")
 class Mlflow(SpanConvention):
     name = "mlflow"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         if _json(attrs, "mlflow.spanType") not in _LLM_SPAN_TYPES:
             return None
-        chunk_events, exception = [], False
-        for event in span.events:
-            if event.name.startswith(CHUNK_EVENT_PREFIX):
-                chunk_events.append(event)
-            elif event.name == "exception":
-                exception = True
-        call = new_call(span, resource, attrs, self.name, has_exception_events=exception)
+        chunk_events = span.positions_of(name for name in span.event_positions if name.startswith(CHUNK_EVENT_PREFIX))
+        call = new_call(span, self.name)
         record = call.record
         inputs = _json(attrs, "mlflow.spanInputs")
         inputs = inputs if isinstance(inputs, dict) else {}
         stream = _json(attrs, "stream")
         call.streaming = True if chunk_events else (stream if isinstance(stream, bool) else inputs.get("stream"))
-        call.chunk_times = [event.time_unix_nano for event in chunk_events]
+        call.chunk_times = span.times_of(name for name in span.event_times if name.startswith(CHUNK_EVENT_PREFIX))
         record.operation = "chat"
         set_label(record, "provider", _json(attrs, "mlflow.message.format") or None)
         model = _json(attrs, "mlflow.llm.model") or inputs.get("model")
@@ -59,7 +56,7 @@ class Mlflow(SpanConvention):
         _fill_outputs(call, outputs if isinstance(outputs, dict) else {})
         if chunk_events:  # the completion in spanOutputs is rebuilt with "stop" whatever ended the stream
             record.ClearField("finish_reason")
-            _fill_outputs(call, _last_chunks(chunk_events), text=False)
+            _fill_outputs(call, _last_chunks(span, chunk_events), text=False)
         usage = _json(attrs, "mlflow.chat.tokenUsage")
         if isinstance(usage, dict):
             set_tokens(record, _int(usage.get("input_tokens")), _int(usage.get("output_tokens")))
@@ -81,11 +78,12 @@ def _fill_outputs(call: LlmCall, outputs: dict, *, text: bool = True) -> None:
         call.completion_text = message["content"]
 
 
-def _last_chunks(events: list) -> dict:
-    """What the last chunks say: the finish reason (none when no finish chunk came), model and id."""
+def _last_chunks(span: LlmSpan, positions: list[int]) -> dict:
+    """What the last chunks (events at `positions`) say: the finish reason (none when no finish chunk came), model
+    and id."""
     found: dict = {}
-    for event in reversed(events[-3:]):  # finish chunk, then the usage chunk: the last two or three
-        chunk = _decode(as_str(find(event.attributes, CHUNK_VALUE)))
+    for position in reversed(positions[-3:]):  # finish chunk, then the usage chunk: the last two or three
+        chunk = _decode(get_str(span.event_attributes(position), CHUNK_VALUE))
         if not isinstance(chunk, dict):
             continue
         for key in ("model", "id"):

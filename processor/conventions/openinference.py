@@ -8,11 +8,11 @@ failure, and UNSET when the app closed the stream early: UNSET means not complet
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from processor.conventions.base import LlmCall
 from processor.conventions.common import SpanConvention, new_call, set_label, set_tokens
 from processor.conventions.finish import normalise
+from processor.conventions.span import LlmSpan
 from processor.model.otlp_attrs import AttrMap, first_str, get_int, get_str
 
 FIRST_TOKEN_EVENT = "First Token Stream Event"
@@ -22,18 +22,21 @@ _OUTPUT_CONTENT = "llm.output_messages.{}.message.content"
 class OpenInference(SpanConvention):
     name = "openinference"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         if get_str(attrs, "openinference.span.kind") != "LLM":
             return None
-        return read_openinference(span, resource, attrs, self.name)
+        return read_openinference(span, self.name)
 
 
-def read_openinference(span: Any, resource: Any, attrs: AttrMap, convention: str) -> LlmCall:
+def read_openinference(span: LlmSpan, convention: str) -> LlmCall:
     """An OpenInference LLM span, whichever framework's instrumentor wrote it."""
-    call = new_call(span, resource, attrs, convention)
+    attrs = span.attributes
+    call = new_call(span, convention)
     record = call.record
     params = invocation_parameters(attrs)
-    first_token = next((e.time_unix_nano for e in span.events if e.name == FIRST_TOKEN_EVENT), None)
+    first = span.first_event(FIRST_TOKEN_EVENT)
+    first_token = first[1] if first is not None else None
     call.streaming = _streaming(params, first_token)
     call.first_token_time = first_token
     call.unset_means_incomplete = True

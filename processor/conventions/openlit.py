@@ -20,7 +20,8 @@ from processor.conventions.base import LlmCall, TtftClock
 from processor.conventions.common import SpanConvention, new_call, set_label
 from processor.conventions.finish import first_reason
 from processor.conventions.genai import fill_gen_ai
-from processor.model.otlp_attrs import AttrMap, get_bool, get_float, get_str, get_str_list
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import get_bool, get_float, get_str, get_str_list
 
 FINISH_REASONS = "gen_ai.response.finish_reasons"
 _REAL_USAGE_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens")
@@ -29,10 +30,11 @@ _REAL_USAGE_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_
 class OpenLit(SpanConvention):
     name = "openlit"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
-        if not (scope.name.startswith("openlit") or get_str(attrs, "telemetry.sdk.name") == "openlit"):
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
+        if not (span.scope_name.startswith("openlit") or get_str(attrs, "telemetry.sdk.name") == "openlit"):
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         call.streaming = get_bool(attrs, "gen_ai.request.stream")
         fill_gen_ai(call, attrs)
         if FINISH_REASONS in attrs:  # `[""]`: no finish chunk came, whatever "stop" the message payload makes up

@@ -9,12 +9,11 @@ close: the same as a cut-off one, so a cut-off record names `aborted` as its `am
 
 from __future__ import annotations
 
-from typing import Any
-
 from processor.conventions.base import LlmCall
 from processor.conventions.common import OPENLLMETRY_CHUNK_EVENTS, SpanConvention, new_call
 from processor.conventions.genai import fill_gen_ai, is_generation
-from processor.model.otlp_attrs import AttrMap, get_bool
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import get_bool
 
 CHUNK_EVENTS = frozenset(OPENLLMETRY_CHUNK_EVENTS)
 STREAM_FLAG_KEYS = ("gen_ai.is_streaming", "llm.is_streaming")
@@ -25,18 +24,13 @@ LOOKALIKES = {"truncated/cutoff": "aborted"}
 class OpenLlmetry(SpanConvention):
     name = "openllmetry"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         streaming = next((flag for key in STREAM_FLAG_KEYS if (flag := get_bool(attrs, key)) is not None), None)
-        chunk_times, exception = [], False
-        for event in span.events:  # one pass over the chunk events: new_call need not walk them again
-            name = event.name
-            if name in CHUNK_EVENTS:
-                chunk_times.append(event.time_unix_nano)
-            elif name == "exception":
-                exception = True
+        chunk_times = span.times_of(CHUNK_EVENTS)
         if (streaming is None and not chunk_times) or not is_generation(attrs):
             return None
-        call = new_call(span, resource, attrs, self.name, has_exception_events=exception)
+        call = new_call(span, self.name)
         call.streaming = streaming if streaming is not None else True  # chunk events only come from streams
         call.chunk_times = chunk_times
         call.lookalikes = LOOKALIKES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from processor.conventions.base import Convention, LlmCall
-from processor.conventions.common import looks_like_llm
+from processor.conventions.common import has_llm_key, looks_like_llm
 from processor.conventions.genai_semconv import GenAiSemconv
 from processor.conventions.langchain import LangChain
 from processor.conventions.langfuse import Langfuse
@@ -14,11 +14,12 @@ from processor.conventions.mlflow import Mlflow
 from processor.conventions.openinference import OpenInference
 from processor.conventions.openlit import OpenLit
 from processor.conventions.openllmetry import OpenLlmetry
+from processor.conventions.span import LlmSpan, from_protobuf
 from processor.conventions.traceai import TraceAi
 from processor.conventions.vercel_ai import VercelAi
 from processor.conventions.vercel_genai import VercelGenAi
 from processor.conventions.vllm import Vllm
-from processor.model.otlp_attrs import attr_map
+from processor.wire import NO_CLAIMS
 
 #: Most specific first: LangChain tracers write OpenInference or gen_ai spans, Traceloop's chunk events and
 #: OpenLIT, Vercel and vLLM spans all carry gen_ai.* too, so the generic semconv reader comes last.
@@ -39,21 +40,30 @@ def select(names: list[str]) -> list[Convention]:
 
 
 def read_llm_call(span: Any, resource: Any, scope: Any, conventions: list[Convention]) -> LlmCall | None:
-    """The LLM call the span records, read by the first convention that recognises it; None for any other span.
-
-    A span with no LLM attribute at all is rejected after one pass over its keys; an LLM span gets one attribute
-    map that every adapter reads from.
-    """
+    """The LLM call a decoded protobuf span records, read by the first convention that recognises it; None for any
+    other span. A span with no LLM attribute at all is rejected after one pass over its keys."""
     if not looks_like_llm(span):
         return None
-    attrs = None
+    view = None
     for convention in conventions:
-        read_map = getattr(convention, "read_map", None)
-        if read_map is None:
+        read_span = getattr(convention, "read_span", None)
+        if read_span is None:  # a Convention with only the protocol's `read`
             call = convention.read(span, resource, scope)
-        else:
-            attrs = attrs if attrs is not None else attr_map(span.attributes)
-            call = read_map(span, resource, scope, attrs)
+        else:  # one LlmSpan for every adapter
+            view = view if view is not None else from_protobuf(span, resource, scope, NO_CLAIMS)
+            call = read_span(view)
+        if call is not None:
+            return call
+    return None
+
+
+def read_llm_span(span: LlmSpan, conventions: list[Convention]) -> LlmCall | None:
+    """The LLM call an `LlmSpan` records, read by the first convention that recognises it; None for any other span
+    (every convention must have `read_span`, as the SpanConvention adapters do)."""
+    if not has_llm_key(span):
+        return None
+    for convention in conventions:
+        call = convention.read_span(span)
         if call is not None:
             return call
     return None

@@ -17,14 +17,14 @@ never ended). `register()` gives a resource with `project_name` but no `service.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from processor.conventions.base import LlmCall
 from processor.conventions.common import SpanConvention, new_call, set_label, set_tokens
 from processor.conventions.finish import first_reason
 from processor.conventions.genai import INPUT_TOKEN_KEYS, OUTPUT_TOKEN_KEYS
 from processor.conventions.openinference import FIRST_TOKEN_EVENT, output_value_text
-from processor.model.otlp_attrs import AttrMap, as_str, find, first_int, get_str, get_str_list
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import AttrMap, as_str, first_int, get_str, get_str_list
 
 SPAN_KIND_KEY = "gen_ai.span.kind"
 PARAMETERS_KEY = "gen_ai.request.parameters"
@@ -34,19 +34,16 @@ _MAX_TOKENS_KEYS = ("max_completion_tokens", "max_tokens")
 class TraceAi(SpanConvention):
     name = "traceai"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         if get_str(attrs, SPAN_KIND_KEY) != "LLM":
             return None
-        first_token, exception = None, False
-        for event in span.events:
-            if event.name == FIRST_TOKEN_EVENT and first_token is None:
-                first_token = event.time_unix_nano
-            elif event.name == "exception":
-                exception = True
-        call = new_call(span, resource, attrs, self.name, has_exception_events=exception)
+        first = span.first_event(FIRST_TOKEN_EVENT)
+        first_token = first[1] if first is not None else None
+        call = new_call(span, self.name)
         record = call.record
-        if not record.HasField("service") and resource is not None:
-            set_label(record, "service", as_str(find(resource.attributes, "project_name")))
+        if not record.HasField("service"):
+            set_label(record, "service", as_str(span.resource.get("project_name")))
         params = _parameters(attrs)
         stream = params.get("stream")
         call.streaming = True if first_token is not None else (stream if isinstance(stream, bool) else None)

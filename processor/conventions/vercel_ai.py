@@ -17,13 +17,12 @@ good one under the same wrapper (6.x); 7.x exports only the good one, and its TT
 
 from __future__ import annotations
 
-from typing import Any
-
 from processor.conventions.base import LlmCall, Piece, SpanStatus
 from processor.conventions.common import SpanConvention, new_call, set_label, set_tokens
 from processor.conventions.finish import first_reason, normalise
 from processor.conventions.genai import INPUT_TOKEN_KEYS, OUTPUT_TOKEN_KEYS
-from processor.model.otlp_attrs import AttrMap, as_float, find, first_int, first_str, get_float, get_str_list
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import AttrMap, first_int, first_str, get_float, get_str_list
 
 DO_STREAM = frozenset({"ai.streamText.doStream", "ai.streamObject.doStream"})
 WRAPPERS = frozenset({"ai.streamText", "ai.streamObject"})
@@ -43,11 +42,12 @@ _LIVE_NS = 100_000_000
 class VercelAi(SpanConvention):
     name = "vercel_ai"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         operation = first_str(attrs, ("ai.operationId",)) or span.name
         if operation not in DO_STREAM and operation not in WRAPPERS:
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         record = call.record
         call.streaming = True
         call.piece = Piece.WRAPPER if operation in WRAPPERS else Piece.WHOLE
@@ -72,16 +72,18 @@ class VercelAi(SpanConvention):
         return call
 
 
-def _first_chunk(attrs: AttrMap, span: Any) -> tuple[float | None, int | None]:
+def _first_chunk(attrs: AttrMap, span: LlmSpan) -> tuple[float | None, int | None]:
     """The reported ms to the first chunk, and the first-chunk event's time where it was added live (6.x)."""
     ms = next((value for key in TTFT_MS_KEYS if (value := get_float(attrs, key)) is not None), None)
-    first = next((event for event in span.events if event.name == FIRST_CHUNK_EVENT), None)
+    first = span.first_event(FIRST_CHUNK_EVENT)
     if first is None:
         return ms, None
+    position, time = first
     if ms is None:  # the attribute on the event, never the event's timestamp
-        ms = next((v for key in TTFT_MS_KEYS if (v := as_float(find(first.attributes, key))) is not None), None)
-    live = ms is not None and first.time_unix_nano <= span.start_time_unix_nano + ms * 1e6 + _LIVE_NS
-    return ms, first.time_unix_nano if live else None
+        ms = next((v for key in TTFT_MS_KEYS if (v := get_float(span.event_attributes(position), key)) is not None),
+                  None)
+    live = ms is not None and time <= span.start_time_unix_nano + ms * 1e6 + _LIVE_NS
+    return ms, time if live else None
 
 
 def _provider(name: str | None) -> str | None:

@@ -13,14 +13,13 @@ and no TTFT; a mid-stream drop ends ERROR `Failed to process successful response
 
 from __future__ import annotations
 
-from typing import Any
-
 from processor.conventions.base import LlmCall, Piece, SpanStatus
 from processor.conventions.common import SpanConvention, new_call
 from processor.conventions.genai import fill_gen_ai, operation
 from processor.conventions.genai_semconv import TTFT_KEYS
+from processor.conventions.span import LlmSpan
 from processor.conventions.vercel_ai import BODY_FAILED
-from processor.model.otlp_attrs import AttrMap, first_int, get_float, get_str_list
+from processor.model.otlp_attrs import first_int, get_float, get_str_list
 
 SCOPE = "gen_ai"
 WRAPPER_OPERATIONS = frozenset({"invoke_agent", "agent_step"})
@@ -30,11 +29,12 @@ NO_FINISH = frozenset({"interrupted", "other", "unknown"})
 class VercelGenAi(SpanConvention):
     name = "vercel_ai_genai"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         op = operation(attrs)
-        if scope.name != SCOPE or (op != "chat" and op not in WRAPPER_OPERATIONS):
+        if span.scope_name != SCOPE or (op != "chat" and op not in WRAPPER_OPERATIONS):
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         fill_gen_ai(call, attrs)
         record = call.record
         raw = (get_str_list(attrs, "gen_ai.response.finish_reasons") or [None])[0]

@@ -7,13 +7,12 @@ includes queueing), `gen_ai.latency.e2e`, `gen_ai.latency.time_in_queue`. Usage 
 
 from __future__ import annotations
 
-from typing import Any
-
 from processor.conventions.base import LlmCall, TtftClock
 from processor.conventions.common import SpanConvention, new_call, set_label, set_tokens
 from processor.conventions.finish import first_reason
 from processor.conventions.genai import INPUT_TOKEN_KEYS, OUTPUT_TOKEN_KEYS, provider
-from processor.model.otlp_attrs import AttrMap, first_int, first_str, get_float, get_str_list
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import first_int, first_str, get_float, get_str_list
 
 TTFT_KEY = "gen_ai.latency.time_to_first_token"
 E2E_KEY = "gen_ai.latency.e2e"
@@ -22,10 +21,11 @@ E2E_KEY = "gen_ai.latency.e2e"
 class Vllm(SpanConvention):
     name = "vllm"
 
-    def read_map(self, span: Any, resource: Any, scope: Any, attrs: AttrMap) -> LlmCall | None:
+    def read_span(self, span: LlmSpan) -> LlmCall | None:
+        attrs = span.attributes
         if TTFT_KEY not in attrs and E2E_KEY not in attrs:
             return None
-        call = new_call(span, resource, attrs, self.name)
+        call = new_call(span, self.name)
         record = call.record
         set_label(record, "provider", provider(attrs) or "vllm")
         set_label(record, "request_model", first_str(attrs, ("gen_ai.request.model",)))

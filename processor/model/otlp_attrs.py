@@ -1,8 +1,10 @@
-"""Reading OTLP `KeyValue` attributes and `AnyValue`s in place, without converting whole spans to dicts.
+"""Reading OTLP attributes as plain Python values, the form both wire backends give a claimed span's attributes in.
 
-A plain span is looked at with `has_prefix` / `find` (one pass over its keys, no allocation). An LLM span gets one
-`attr_map` (key -> the AnyValue message itself, nothing converted), and its values are read through the typed
-getters, which return None for a missing key or a value of another type.
+A plain span is looked at with `has_prefix` / `find` (one pass over its keys). An LLM span's attributes are one
+map, key -> plain value (the wire core's `ClaimedSpan.attributes`, or `reference_read.attribute_map` of protobuf
+`KeyValue`s), read through the typed getters, which return None for a missing key or a value of another type.
+Plain values are what `to_python` gives: str, bool, int, float, bytes, list (array), dict (kvlist), None (empty);
+the getters also take an AnyValue (what `find` and `attr_map` give), read as its plain value.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 AttrMap = Mapping[str, Any]
 
@@ -36,62 +40,69 @@ def attr_map(attributes: Iterable[Any]) -> dict[str, Any]:
     return found
 
 
+def plain(value: Any | None) -> Any:
+    """A plain value as it is; an AnyValue as its plain value."""
+    return to_python(value) if type(value) is AnyValue else value
+
+
 def as_str(value: Any | None) -> str | None:
-    if value is None or value.WhichOneof("value") != "string_value":
-        return None
-    return value.string_value
+    value = plain(value)
+    return value if type(value) is str else None
 
 
 def as_int(value: Any | None) -> int | None:
     """An int value; a double that is a whole number (some SDKs send counts as doubles) also counts."""
-    kind = None if value is None else value.WhichOneof("value")
-    if kind == "int_value":
-        return value.int_value
-    if kind == "double_value" and value.double_value.is_integer():
-        return int(value.double_value)
-    if kind == "string_value" and value.string_value.isdigit():
-        return int(value.string_value)
+    value = plain(value)
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is float and value.is_integer():
+        return int(value)
+    if kind is str and value.isdigit():
+        return int(value)
     return None
 
 
 def as_float(value: Any | None) -> float | None:
-    kind = None if value is None else value.WhichOneof("value")
-    if kind == "double_value":
-        return value.double_value
-    if kind == "int_value":
-        return float(value.int_value)
-    if kind == "string_value":
+    value = plain(value)
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)
+    if kind is str:
         try:
-            return float(value.string_value)
+            return float(value)
         except ValueError:
             return None
     return None
 
 
 def as_bool(value: Any | None) -> bool | None:
-    kind = None if value is None else value.WhichOneof("value")
-    if kind == "bool_value":
-        return value.bool_value
-    if kind == "string_value" and value.string_value.lower() in ("true", "false"):
-        return value.string_value.lower() == "true"
+    value = plain(value)
+    kind = type(value)
+    if kind is bool:
+        return value
+    if kind is str and value.lower() in ("true", "false"):
+        return value.lower() == "true"
     return None
 
 
 def as_str_list(value: Any | None) -> list[str] | None:
     """An array of strings; a single string is a one-element list; a JSON-encoded array string is decoded."""
-    kind = None if value is None else value.WhichOneof("value")
-    if kind == "array_value":
-        return [v.string_value for v in value.array_value.values if v.WhichOneof("value") == "string_value"]
-    if kind == "string_value":
-        text = value.string_value
-        if text.startswith("["):
+    value = plain(value)
+    kind = type(value)
+    if kind is list:
+        return [v for v in value if type(v) is str]
+    if kind is str:
+        if value.startswith("["):
             try:
-                decoded = json.loads(text)
+                decoded = json.loads(value)
             except ValueError:
-                return [text]
+                return [value]
             if isinstance(decoded, list):
                 return [str(item) for item in decoded]
-        return [text]
+        return [value]
     return None
 
 

@@ -106,9 +106,11 @@ class StreamWork:
     #: The record the processors fill: a copy of what the adapter read.
     record: StreamRecord
     trace: TraceState
-    #: The OTLP span read at receipt time, or None for a final record (emitted after `wait`).
+    #: The span read at receipt time, or None for a final record (emitted after `wait`): the decoded OTLP span, or
+    #: for a batch of bytes the `LlmSpan` the wire core read (processor.conventions.span).
     span: Any | None = None
-    #: `span` was decoded from the batch's bytes for reading: it is enriched through the batch (enrich.py).
+    #: `span` is not part of the batch's request (it was read from the batch's bytes): it is enriched through the
+    #: batch (enrich.py).
     span_is_copy: bool = False
 
     @property

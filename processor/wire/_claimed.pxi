@@ -138,9 +138,12 @@ cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rul
     cdef list texts = []
     cdef _EventNames names = _EventNames()
     cdef Grow events
+    cdef Grow text_times
+    cdef uint64_t* text_time
     cdef EventRec* rec
     cdef bint want_text = rules.text_event_names.count > 0 and rules.text_keys.count > 0
     grow_init(&events, sizeof(EventRec))
+    grow_init(&text_times, sizeof(uint64_t))
     try:
         while p < end:
             rc = rd_tag(&p, end, &tag)
@@ -175,7 +178,11 @@ cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rul
                 if want_text and list_index(&rules.text_event_names, ev_name, ev_name_n) >= 0:
                     text = event_text(e - n, e, rules)
                     if text is not None:
-                        texts.append((ev_time, text))
+                        text_time = <uint64_t*>grow_push(&text_times)
+                        if text_time == NULL:
+                            raise MemoryError()
+                        text_time[0] = ev_time
+                        texts.append(text)
             elif tag == (15 << 3 | WT_LEN):
                 check(rd_len(&p, end, &q, &n))
                 e = q + n
@@ -190,10 +197,14 @@ cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rul
             else:
                 check(skip_field(&p, end, tag, 0))
         times, positions, starts, ends = event_tables(&events, names.names)
+        text_time_array = carray.clone(_U64, text_times.count, False)
+        if text_times.count:
+            memcpy(text_time_array.data.as_ulonglongs, text_times.data, sizeof(uint64_t) * text_times.count)
     finally:
         grow_free(&events)
+        grow_free(&text_times)
     return ClaimedSpan(row.claim, py_str(row.name, row.name_n), attributes, py_str(message, message_n), times,
-                       positions, starts, ends, texts)
+                       positions, starts, ends, texts, text_time_array)
 
 
 cdef tuple event_tables(Grow* events, list names):

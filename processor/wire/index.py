@@ -53,9 +53,12 @@ class ClaimedSpan:
     #: `TraceIndex.event_attributes`.
     event_start: array
     event_end: array
-    #: (time unix ns, text) of each event named in `Claims.text_event_names` that has a string value under
-    #: one of `Claims.text_keys` (the first of those keys that has one), in span order.
-    texts: list[tuple[int, str]]
+    #: The text of each event named in `Claims.text_event_names` that has a string value under one of
+    #: `Claims.text_keys` (the first of those keys that has one), in span order, and (aligned) its time (unix ns):
+    #: two sequences, not a tuple per event, so that a request's thousands of chunks make no objects for the
+    #: garbage collector to track.
+    texts: list[str]
+    text_times: array
 
     @property
     def event_count(self) -> int:

@@ -95,7 +95,7 @@ class LazyClaimedSpan(ClaimedSpan):
         self.status_message = span.status.message
         self._span, self._data, self._start, self._end, self._claims = span, data, start, end, claims
         self._attributes: dict[str, Any] | None = None
-        self._events: tuple[dict[str, array], dict[str, array], list[tuple[int, str]]] | None = None
+        self._events: tuple[dict[str, array], dict[str, array], list[str], array] | None = None
         self._ranges: tuple[array, array] | None = None
 
     @property
@@ -113,8 +113,12 @@ class LazyClaimedSpan(ClaimedSpan):
         return self._event_tables()[1]
 
     @property
-    def texts(self) -> list[tuple[int, str]]:
+    def texts(self) -> list[str]:
         return self._event_tables()[2]
+
+    @property
+    def text_times(self) -> array:
+        return self._event_tables()[3]
 
     @property
     def event_start(self) -> array:
@@ -128,9 +132,9 @@ class LazyClaimedSpan(ClaimedSpan):
     def event_count(self) -> int:
         return len(self._span.events)
 
-    def _event_tables(self) -> tuple[dict[str, array], dict[str, array], list[tuple[int, str]]]:
+    def _event_tables(self) -> tuple[dict[str, array], dict[str, array], list[str], array]:
         if self._events is None:
-            self._events = _read_events(self._span.events, self._claims)
+            self._events = read_events(self._span.events, self._claims)
         return self._events
 
     def _event_ranges(self) -> tuple[array, array]:
@@ -143,13 +147,13 @@ class LazyClaimedSpan(ClaimedSpan):
         return self._ranges
 
 
-def _read_events(events: Any, claims: Claims) -> tuple[dict[str, array], dict[str, array], list[tuple[int, str]]]:
-    """name -> times, name -> positions, and the (time, text) of each text event, in span order.
+def read_events(events: Any, claims: Claims) -> tuple[dict[str, array], dict[str, array], list[str], array]:
+    """name -> times, name -> positions, and the text of each text event and its time, in span order.
 
     The text of an event: the string under the first of `claims.text_keys` whose first occurrence in the event is a
     string. Runs once per event (an llm span has a hundred), so it is one loop with no call per event."""
     by_name: dict[str, tuple[array, array]] = {}
-    texts = []
+    texts, text_times = [], array("Q")
     text_events = claims.text_event_names if claims.text_keys else ()
     rank_of = {key: rank for rank, key in enumerate(claims.text_keys)}
     last_name, times, positions = None, None, None
@@ -175,6 +179,7 @@ def _read_events(events: Any, claims: Claims) -> tuple[dict[str, array], dict[st
                     if rank == 0:
                         break
             if text is not None:
-                texts.append((time, text))
+                texts.append(text)
+                text_times.append(time)
     return ({name: columns[0] for name, columns in by_name.items()},
-            {name: columns[1] for name, columns in by_name.items()}, texts)
+            {name: columns[1] for name, columns in by_name.items()}, texts, text_times)

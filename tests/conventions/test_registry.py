@@ -57,13 +57,13 @@ class _Spy:
     name = "spy"
 
     def __init__(self):
-        self.seen = 0
+        self.seen = []
 
-    def read_map(self, span, resource, scope, attrs):
-        self.seen += 1
+    def read_span(self, span):
+        self.seen.append(span)
 
     def read(self, span, resource, scope):
-        self.seen += 1
+        self.seen.append(span)
 
     def join_log(self, call, log):
         pass
@@ -77,17 +77,19 @@ class _Spy:
 def test_plain_spans_are_rejected_before_any_convention_looks(attrs):
     spy = _Spy()
     assert read_llm_call(make_span("GET /x", attrs), resource(), scope("app"), [spy, *select(["auto"])]) is None
-    assert spy.seen == 0
+    assert spy.seen == []
 
 
-def test_one_attribute_map_is_shared_by_the_conventions_tried():
-    spy = _Spy()
+def test_one_llm_span_is_shared_by_the_conventions_tried():
+    first, second = _Spy(), _Spy()
     span = make_span("chat m", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"})
-    call = read_llm_call(span, resource(), scope(), [spy, *select(["genai_semconv"])])
-    assert spy.seen == 1 and call.record.convention == "genai_semconv"
+    call = read_llm_call(span, resource(), scope(), [first, second, *select(["genai_semconv"])])
+    assert call.record.convention == "genai_semconv"
+    assert len(first.seen) == len(second.seen) == 1 and first.seen[0] is second.seen[0] is not span
+    assert first.seen[0].attributes == {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"}
 
 
-def test_a_convention_without_read_map_is_called_through_read():
+def test_a_convention_without_read_span_is_called_through_read():
     class Plain:
         name = "plain"
 

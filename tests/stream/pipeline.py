@@ -61,15 +61,17 @@ def frozen(clock: Clock):
         yield clock
 
 
-async def replay_capture(capture, conventions, read, *, stall_gap: float = 1.0, **config: Any) -> SinkConsumer:
+async def replay_capture(capture, conventions, read, *, stall_gap: float = 1.0, as_bytes: bool = False,
+                         **config: Any) -> SinkConsumer:
     """A capture's traces then logs through one stream component id in a traces and a logs pipeline; shutdown
-    emits the records into the returned sink."""
+    emits the records into the returned sink. `as_bytes`: trace requests go in encoded, as the receivers pass them
+    on (the spans read from the wire core's scan); else decoded, and enriched in place."""
     sink, shared = SinkConsumer(), {}
     options = {**sections(stall_gap=stall_gap), **config, "conventions": conventions, "read": read}
     head = stream(sink, shared=shared, **options)
     logs = logs_instance(shared=shared, **options)
     for request in capture.traces:
-        await head.consume(Batch(Signal.TRACES, request))
+        await head.consume(Batch.of_bytes(request.SerializeToString()) if as_bytes else Batch(Signal.TRACES, request))
     for request in capture.logs:
         await logs.consume(Batch(Signal.LOGS, request))
     await head.shutdown()

@@ -41,7 +41,7 @@ def plain(value: Any) -> Any:
 
 
 _CLAIMED_SPAN = ("rules", "name", "attributes", "status_message", "event_times", "event_positions", "event_start",
-                 "event_end", "texts")
+                 "event_end", "texts", "text_times")
 _CLAIMED_LOG = ("rules", "event_name", "attributes", "body", "severity_text")
 
 

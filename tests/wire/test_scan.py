@@ -159,7 +159,7 @@ def test_claimed_llm_span_reads_what_the_adapters_need(backend):
         assert list(claimed.event_times["gen_ai.content.completion.chunk"]) == chunks
         texts = [(e.time_unix_nano, e.attributes[0].value.string_value) for e in span.events
                  if e.name == "gen_ai.content.completion.chunk" and e.attributes]
-        assert claimed.texts == texts
+        assert list(zip(claimed.text_times, claimed.texts, strict=True)) == texts
 
 
 def test_malformed_request_raises_wire_error_with_upb_prefix(backend):

@@ -1,13 +1,17 @@
-"""Reading the text of streamed chunks: from chunk span events, and from chunk log records, in time order."""
+"""Reading the text of streamed chunks: from chunk span events (as the wire core's scan read them, `CLAIMS`), and
+from chunk log records, in time order."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from itertools import islice
+from operator import le
 from typing import Any
 
 from processor.conventions.messages import event_name
-from processor.model.otlp_attrs import find, to_python
+from processor.conventions.span import LlmSpan
+from processor.model.otlp_attrs import as_str, find, to_python
 
 #: (time unix ns, text) of one chunk.
 Piece = tuple[int, str]
@@ -17,17 +21,30 @@ class ChunkReader:
     def __init__(self, chunk_events: Iterable[str], chunk_log_events: Iterable[str], text_keys: Iterable[str]):
         self.events = frozenset(chunk_events)
         self.log_events = frozenset(chunk_log_events)
-        self.text_keys = tuple(text_keys)
+        self.text_keys = tuple(dict.fromkeys(text_keys))  # as Claims keeps them: best first, once each
+        self._event_names = tuple(sorted(self.events))  # as Claims keeps them too
 
-    def span_pieces(self, span: Any) -> list[Piece]:
-        """Text of the span's chunk events that carry any (role-only, finish and usage chunks carry none)."""
-        pieces = []
-        for event in span.events:
-            if event.name in self.events and event.attributes:
-                text = self._text(event.attributes)
+    def span_text(self, span: LlmSpan) -> str | None:
+        """The text of the span's chunk events that carry any (role-only, finish and usage chunks carry none), joined
+        in time order (ties keep span order); None when none has any. The scan read it when it was asked for these
+        events and keys (`CLAIMS`); else their attributes are read here."""
+        names = self._event_names
+        if span.text_claims == (names, self.text_keys):  # read by the scan
+            texts, times = span.texts, span.text_times
+        else:
+            texts, times = [], []
+            for position, time in span.events_of(names):
+                attributes = span.event_attributes(position)
+                text = next((text for key in self.text_keys if (text := as_str(attributes.get(key))) is not None),
+                            None)
                 if text is not None:
-                    pieces.append((event.time_unix_nano, text))
-        return pieces
+                    texts.append(text)
+                    times.append(time)
+        if not texts:
+            return None
+        if all(map(le, times, islice(times, 1, None))):  # in time order already, as chunk events nearly always are
+            return "".join(texts)
+        return "".join([texts[i] for i in sorted(range(len(texts)), key=times.__getitem__)])
 
     def log_pieces(self, request: Any) -> Iterable[tuple[bytes, bytes, Piece]]:
         """(trace id, span id, piece) of every chunk log record with a span id and text."""

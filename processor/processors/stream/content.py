@@ -13,6 +13,7 @@ from typing import Any
 
 from processor.component import CreateSettings
 from processor.config.hmac_keys import hmac_key_from_env
+from processor.conventions.span import LlmSpan
 from processor.model.records import StreamAnomaly, anomaly_for
 from processor.processors.stream.chunk_text import ChunkReader, PendingPieces, joined
 from processor.processors.stream.compare import Fingerprint, difference
@@ -36,9 +37,10 @@ class ContentCheck:
         for trace_id, span_id, piece in self.reader.log_pieces(request):
             self.pending.add(trace_id, span_id, piece)
 
-    def read_chunks(self, work: StreamWork) -> None:
-        """At receipt: the text of the span's chunk events, kept with the call for its final check."""
-        text = joined(self.reader.span_pieces(work.span))
+    def read_chunks(self, work: StreamWork, span: LlmSpan) -> None:
+        """At receipt: the text of the chunk events of the work's span (`span`, as read), kept with the call for its
+        final check."""
+        text = self.reader.span_text(span)
         if text is not None:
             work.call.chunk_text = text
 

@@ -18,22 +18,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-from processor import wire
 from processor.component import Consumer, CreateSettings
+from processor.conventions import read_llm_span
 from processor.conventions.base import Convention, LlmCall, Piece
+from processor.conventions.span import LlmSpan, from_index, from_protobuf
 from processor.model.batch import Batch, Signal
-from processor.model.otlp_attrs import as_str, find
+from processor.model.otlp_attrs import as_str
 from processor.processors.stream.config import StreamConfig
 from processor.processors.stream.content import ContentCheck
 from processor.processors.stream.derive import Derivations
-from processor.processors.stream.reading import CLAIMS, http_attempt, joinable_logs, spans
+from processor.processors.stream.reading import CLAIMS, http_attempt, joinable_logs, maybe_http_attempt, spans
 from processor.processors.stream.telemetry import eviction_counters
 from processor.service.background_flush import BackgroundFlush
 from processor.stream.store import TraceStore
 from processor.stream.work import StreamWork, TraceState
 
+#: Reads a decoded span (read_llm_call). A batch of bytes is read by read_llm_span from what the scan read: its
+#: conventions are SpanConventions (`read_span`), claimed by CLAIMS.
 Reader = Callable[[Any, Any, Any, list[Convention]], LlmCall | None]
 
 
@@ -91,36 +92,42 @@ class StreamProcessor:
 
     def _read_spans(self, batch: Batch, now: float) -> list[StreamWork]:
         """The receipt-time work of each streamed LLM span of the batch, its pieces now held."""
-        store, read, conventions = self.store, self.read, self.conventions
-        works = []
-        if batch.decoded:
-            request, copies = batch.request, False
-        else:  # only the spans the index claims are decoded, for reading: their enrichment goes through the batch
+        works: list[StreamWork] = []
+        if batch.decoded:  # a component before this one decoded the request: `read` reads its spans
+            for span, resource, scope in spans(batch.request):
+                call = self.read(span, resource, scope, self.conventions)
+                if call is not None or maybe_http_attempt(span):
+                    self._take(works, call, from_protobuf(span, resource, scope, CLAIMS), span, now)
+        else:  # the spans the index claims, as the scan read them: nothing decoded, enriched through the batch
             index = batch.index(CLAIMS)
-            request = ExportTraceServiceRequest.FromString(wire.select_spans(index, index.claimed_rows))
-            copies = True
-        for span, resource, scope in spans(request):
-            call = read(span, resource, scope, conventions)
-            if call is None:
-                attempt = http_attempt(span)
-                if attempt is not None:
-                    store.add_http(span.trace_id, attempt, now)
-                continue
-            if call.streaming is False:
-                continue
-            _label(call.record, "route", self.route_keys, span, resource)
-            _label(call.record, "tenant", self.tenant_keys, span, resource)
-            trace = store.touch(span.trace_id, now)
-            for log in store.take_logs(trace, span.span_id):
-                self._join(call, log)
-            self._adopt_parent_logs(trace, call)
-            if call.piece is Piece.WHOLE:  # a piece is only known whole once joined, in the final record
-                work = StreamWork.of(call, trace, span, span_is_copy=copies)
-                if self.content is not None:
-                    self.content.read_chunks(work)
-                works.append(work)
-            store.add_call(trace, span.span_id, call)  # held as it is now: later changes to `call` are not kept
+            for row in index.claimed_rows:
+                span = from_index(index, row, CLAIMS)
+                self._take(works, read_llm_span(span, self.conventions), span, span, now)
         return works
+
+    def _take(self, works: list[StreamWork], call: LlmCall | None, read: LlmSpan, span: Any, now: float) -> None:
+        """Keep what the span `read` (the batch's `span`, or a reading of its bytes) says: its call, or an HTTP
+        attempt; a whole streamed call's receipt-time work goes to `works`."""
+        store = self.store
+        if call is None:
+            attempt = http_attempt(read)
+            if attempt is not None:
+                store.add_http(read.trace_id, attempt, now)
+            return
+        if call.streaming is False:
+            return
+        _label(call.record, "route", self.route_keys, read)
+        _label(call.record, "tenant", self.tenant_keys, read)
+        trace = store.touch(read.trace_id, now)
+        for log in store.take_logs(trace, read.span_id):
+            self._join(call, log)
+        self._adopt_parent_logs(trace, call)
+        if call.piece is Piece.WHOLE:  # a piece is only known whole once joined, in the final record
+            work = StreamWork.of(call, trace, span, span_is_copy=span is read)
+            if self.content is not None:
+                self.content.read_chunks(work, read)
+            works.append(work)
+        store.add_call(trace, read.span_id, call)  # held as it is now: later changes to `call` are not kept
 
     def _join_logs(self, request: Any, now: float) -> None:
         for log in joinable_logs(request):
@@ -189,12 +196,12 @@ class StreamProcessor:
 _CLOCK_SLACK_NS = 1_000_000
 
 
-def _label(record: Any, field: str, keys: tuple[str, ...], span: Any, resource: Any) -> None:
+def _label(record: Any, field: str, keys: tuple[str, ...], span: LlmSpan) -> None:
     if record.HasField(field):
         return
-    for attributes in (span.attributes, resource.attributes):
+    for attributes in (span.attributes, span.resource):
         for key in keys:
-            value = as_str(find(attributes, key))
+            value = as_str(attributes.get(key))
             if value:
                 setattr(record, field, value)
                 return

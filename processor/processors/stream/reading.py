@@ -7,8 +7,10 @@ from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from processor.conventions.common import LLM_KEY_PREFIXES
+from processor.conventions.common import CHUNK_EVENTS, LLM_KEY_PREFIXES
 from processor.conventions.messages import event_name
+from processor.conventions.span import LlmSpan
+from processor.processors.stream.config import TEXT_KEYS
 from processor.stream.work import HttpAttempt
 from processor.wire import Claims
 
@@ -21,9 +23,10 @@ _URL_KEYS = frozenset({"url.full", "http.url"})
 _LLM_PATHS = ("/chat/completions", "/completions", "/responses", "/messages")
 
 
-#: The spans this processor reads (`read_llm_call` looks only at spans with an LLM key, `http_attempt` at HTTP client
-#: spans with a parent): a batch of bytes whose index claims none of them is passed on unread.
-CLAIMS = Claims(key_prefixes=LLM_KEY_PREFIXES, http_client=True)
+#: The spans this processor reads (`read_llm_span` looks only at spans with an LLM key, `http_attempt` at HTTP client
+#: spans with a parent): a batch of bytes whose index claims none of them is passed on unread. The default chunk
+#: events' text is read with them, for the content check (chunk_text.span_text).
+CLAIMS = Claims(key_prefixes=LLM_KEY_PREFIXES, http_client=True, text_event_names=CHUNK_EVENTS, text_keys=TEXT_KEYS)
 
 
 def spans(request: Any) -> Iterator[tuple[Any, Any, Any]]:
@@ -36,20 +39,24 @@ def spans(request: Any) -> Iterator[tuple[Any, Any, Any]]:
                 yield span, resource, scope
 
 
-def http_attempt(span: Any) -> HttpAttempt | None:
+def maybe_http_attempt(span: Any) -> bool:
+    """Whether a decoded span may be an HTTP attempt (`http_attempt` tells): a CLIENT span with a parent."""
+    return span.kind == _CLIENT and bool(span.parent_span_id)
+
+
+def http_attempt(span: LlmSpan) -> HttpAttempt | None:
     """The span as an HTTP client attempt when it is one (a CLIENT span named by an HTTP method) with a parent."""
     if span.kind != _CLIENT or not span.parent_span_id or span.name.partition(" ")[0] not in _HTTP_METHODS:
         return None
-    failed = span.status.code == _ERROR
-    keys, llm_api = [], False
-    for kv in span.attributes:
-        keys.append(kv.key)
-        if kv.key in _HTTP_STATUS_KEYS and kv.value.int_value >= 400:
+    failed = span.status_code == _ERROR
+    llm_api = False
+    for key, value in span.attributes.items():
+        if key in _HTTP_STATUS_KEYS and type(value) is int and value >= 400:
             failed = True
-        elif kv.key in _URL_KEYS:
-            llm_api = kv.value.string_value.split("?", 1)[0].endswith(_LLM_PATHS)
+        elif key in _URL_KEYS:
+            llm_api = (value if type(value) is str else "").split("?", 1)[0].endswith(_LLM_PATHS)
     return HttpAttempt(span.span_id, span.parent_span_id, span.start_time_unix_nano, span.end_time_unix_nano,
-                       failed, frozenset(keys), llm_api)
+                       failed, frozenset(span.attributes), llm_api)
 
 
 def joinable_logs(request: Any) -> Iterator[Any]:

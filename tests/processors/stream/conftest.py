@@ -24,11 +24,18 @@ class Chain:
     logs: object
     sink: SinkConsumer
     telemetry: SelfTelemetry
+    #: Trace requests go in as bytes, as the receivers pass them on (the spans read from the wire core's scan), or
+    #: decoded (as after a component that decoded them).
+    as_bytes: bool = False
 
     async def send(self, *requests) -> None:
         for request in requests:
-            signal = Signal.LOGS if isinstance(request, ExportLogsServiceRequest) else Signal.TRACES
-            await (self.logs if signal is Signal.LOGS else self.traces).consume(Batch(signal, request))
+            if isinstance(request, ExportLogsServiceRequest):
+                await self.logs.consume(Batch(Signal.LOGS, request))
+            elif self.as_bytes:
+                await self.traces.consume(Batch.of_bytes(request.SerializeToString()))
+            else:
+                await self.traces.consume(Batch(Signal.TRACES, request))
 
     async def finish(self) -> SinkConsumer:
         await self.traces.shutdown()  # emits every held trace's final record
@@ -45,14 +52,14 @@ class Chain:
             "tokenstream_content_checked_streams_total", {"processor": "stream", "result": result}) or 0.0
 
 
-@pytest.fixture
-def make_chain():
+@pytest.fixture(params=["bytes", "decoded"])
+def make_chain(request):
     def build(**content_check) -> Chain:
         """`content_check` is the section's settings (none: its defaults)."""
         sink, telemetry, shared = SinkConsumer(), SelfTelemetry(), {}
         options = {**sections(content_check=content_check), "conventions": select(["auto"]), "read": read_llm_call,
                    "shared": shared, "telemetry": telemetry}
-        return Chain(stream(sink, **options), logs_instance(**options), sink, telemetry)
+        return Chain(stream(sink, **options), logs_instance(**options), sink, telemetry, request.param == "bytes")
     return build
 
 

@@ -35,6 +35,17 @@ def _first_arrival(capture, attempt: int = 1) -> int | None:
     return chunks[0]["t_unix_nano"] if chunks else None
 
 
+@pytest.mark.parametrize(("lib", "scenario"), CASES)
+async def test_a_capture_sent_as_bytes_gives_what_it_gives_decoded(lib, scenario):
+    """The adapters read the scan's LlmSpan of a batch of bytes as they read a decoded span: same records, same
+    anomalies, same enriched spans."""
+    as_bytes, decoded = [await replay_capture(load_capture(FOLDER[lib], scenario), conventions.select(["auto"]),
+                                              conventions.read_llm_call, as_bytes=encoded) for encoded in (True, False)]
+    assert as_bytes.streams == decoded.streams
+    assert as_bytes.anomalies == decoded.anomalies
+    assert [b.request for b in as_bytes.batches] == [b.request for b in decoded.batches]
+
+
 def test_every_library_of_the_harness_has_every_scenario_captured():
     for folder in HARNESS_LIBRARIES:
         assert scenarios(folder) == sorted(SCENARIOS), folder
