@@ -13,10 +13,11 @@ from processor.conventions.span import LlmSpan
 from processor.processors.stream.config import TEXT_KEYS
 from processor.stream.work import HttpAttempt
 from processor.wire import Claims
+from processor.wire.claims import HTTP_METHODS
 
 _CLIENT = Span.SPAN_KIND_CLIENT
 _ERROR = Status.STATUS_CODE_ERROR
-_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"})
+_HTTP_METHODS = frozenset(HTTP_METHODS)  # the scan claims the same spans: http_client=True
 _HTTP_STATUS_KEYS = ("http.response.status_code", "http.status_code")
 _URL_KEYS = frozenset({"url.full", "http.url"})
 #: Paths of LLM APIs: an HTTP attempt to one is a provider call (OpenAI-compatible chat, completions, responses).
