@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
@@ -43,13 +44,15 @@ class LoopThread:
 
 
 class Mailbox:
-    """Calls posted from other threads, run on `loop` in the order posted. The loop is woken (a write to its
-    self-pipe, which lets go of the GIL) once per turn of the posting loop, not per call: a batch delivered at once
-    answers dozens of requests, and `call_soon_threadsafe` per answer was ~10% of the receive path on ordinary spans
-    (py-spy)."""
+    """Calls posted by one loop (`poster`) to run on another (`target`), in the order posted. The target is woken (a
+    write to its self-pipe, which lets go of the GIL) once per turn of the posting loop, not per call: a batch
+    delivered at once answers dozens of requests, and `call_soon_threadsafe` per answer was ~10% of the receive path
+    on ordinary spans (py-spy). One mailbox per pair of loops: a poster busy with a long turn delays only its own
+    calls, never another's."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = weakref.ref(loop)  # weak: the mailboxes are kept per loop, for as long as the loop lives
+    def __init__(self, target: asyncio.AbstractEventLoop, poster: asyncio.AbstractEventLoop) -> None:
+        # Weak: the mailboxes are kept per pair of loops, for as long as both live.
+        self._target, self._poster = weakref.ref(target), weakref.ref(poster)
         self._calls: list[tuple[Callable[..., Any], tuple]] = []
         self._waking = False
         self._lock = threading.Lock()
@@ -58,41 +61,57 @@ class Mailbox:
         with self._lock:
             self._calls.append((call, args))
             wake, self._waking = not self._waking, True
-        if wake:
-            try:
-                here = asyncio.get_running_loop()
-            except RuntimeError:  # posted from no loop: wake it now
-                self._wake()
-            else:  # once the callbacks of this turn have posted theirs
-                here.call_soon(self._wake)
+        if not wake:
+            return
+        poster = self._poster()
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is not None and here is poster:
+            here.call_soon(self._wake)  # once the callbacks of this turn have posted theirs
+        else:  # posted from elsewhere: wake the target now
+            self._wake()
 
     def _wake(self) -> None:
-        loop = self._loop()
+        target = self._target()
         with contextlib.suppress(RuntimeError, AttributeError):  # the loop is closed or gone: nobody takes the calls
-            loop.call_soon_threadsafe(self._run)
+            target.call_soon_threadsafe(self._run)
 
     def _run(self) -> None:
         with self._lock:
             calls, self._calls, self._waking = self._calls, [], False
-        for call, args in calls:
+        for done, (call, args) in enumerate(calls, 1):
             try:
                 call(*args)
             except Exception as exc:  # as the loop does for a callback: reported, and the calls after it still run
-                loop = self._loop()
-                if loop is not None:
-                    loop.call_exception_handler({"message": f"exception in {call!r} posted to a mailbox",
-                                                 "exception": exc})
+                target = self._target()
+                if target is not None:
+                    target.call_exception_handler({"message": f"exception in {call!r} posted to a mailbox",
+                                                   "exception": exc})
+            except BaseException:  # the loop is being stopped: the calls after it run on its next turn
+                with self._lock:
+                    self._calls[:0] = calls[done:]
+                    wake, self._waking = bool(self._calls) and not self._waking, self._waking or bool(self._calls)
+                if wake:
+                    self._wake()
+                raise
 
 
-_mailboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mailbox] = weakref.WeakKeyDictionary()
+_mailboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakKeyDictionary] = \
+    weakref.WeakKeyDictionary()
 _mailboxes_lock = threading.Lock()
 
 
-def mailbox(loop: asyncio.AbstractEventLoop) -> Mailbox:
-    found = _mailboxes.get(loop)
-    if found is None:
-        with _mailboxes_lock:
-            found = _mailboxes.setdefault(loop, Mailbox(loop))
+def mailbox(target: asyncio.AbstractEventLoop, poster: asyncio.AbstractEventLoop) -> Mailbox:
+    """The mailbox from `poster` to `target`."""
+    with _mailboxes_lock:
+        by_poster = _mailboxes.get(target)
+        if by_poster is None:
+            by_poster = _mailboxes[target] = weakref.WeakKeyDictionary()
+        found = by_poster.get(poster)
+        if found is None:
+            found = by_poster[poster] = Mailbox(target, poster)
     return found
 
 
@@ -100,9 +119,13 @@ async def on_loop(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any
     """Runs `coroutine` on `loop` (another thread's) and waits for it here; cancelling the wait cancels it there
     (before it started: it never runs). What run_coroutine_threadsafe + wrap_future do, without the
     concurrent.futures.Future (a Condition each), and with the wake-ups of both loops shared (Mailbox)."""
+    if loop.is_closed():  # as run_coroutine_threadsafe: nothing would ever take it
+        coroutine.close()
+        raise RuntimeError("Event loop is closed")
     here = asyncio.get_running_loop()
     answer: asyncio.Future[T] = here.create_future()
-    back = mailbox(here)
+    back, there = mailbox(here, loop), mailbox(loop, here)
+    context = contextvars.copy_context()  # the task's own, as run_coroutine_threadsafe gives it
     started: list[asyncio.Task] = []
 
     def settle(task: asyncio.Task) -> None:  # here
@@ -116,14 +139,13 @@ async def on_loop(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any
             answer.set_result(task.result())
 
     def start() -> None:  # there
-        task = loop.create_task(coroutine)
+        task = loop.create_task(coroutine, context=context)
         started.append(task)
         task.add_done_callback(lambda task: back.post(settle, task))
 
     def cancel() -> None:  # there, always after start (one mailbox runs its calls in order): a task cancelled
         started[0].cancel()  # before its first step never runs its coroutine
 
-    there = mailbox(loop)
     there.post(start)
     try:
         return await answer

@@ -80,7 +80,7 @@ async def test_a_posted_call_that_raises_is_reported_and_the_calls_after_it_stil
     other.loop.set_exception_handler(lambda loop, context: reported.append(context["exception"]))
     gate = threading.Event()
     other.loop.call_soon_threadsafe(gate.wait, 5)  # held: the calls below are taken by one turn of the mailbox
-    box, ran = mailbox(other.loop), []
+    box, ran = mailbox(other.loop, asyncio.get_running_loop()), []
 
     def fails() -> None:
         raise RuntimeError("posted")
@@ -90,3 +90,36 @@ async def test_a_posted_call_that_raises_is_reported_and_the_calls_after_it_stil
     gate.set()
     assert await on_loop(other.loop, asyncio.sleep(0, "done")) == "done"
     assert ran == ["after"] and [str(e) for e in reported] == ["posted"]
+
+
+async def test_a_busy_posting_loop_delays_only_its_own_calls(other):
+    """Two loops hand work to `other` (two gRPC servers on one pipeline loop): while one of them is in a long turn
+    right after posting, what the other posts still runs."""
+    busy = LoopThread("test-busy").start()
+    try:
+        release = threading.Event()
+
+        async def post_then_stay_busy() -> None:
+            waiting = asyncio.ensure_future(on_loop(other.loop, asyncio.sleep(0, "from busy")))
+            release.wait(10)  # noqa: ASYNC210 - the long turn this test is about: the post's wake-up waits for it
+            assert await waiting == "from busy"
+
+        busy_done = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(post_then_stay_busy(), busy.loop))
+        await asyncio.sleep(0.05)
+        assert await asyncio.wait_for(on_loop(other.loop, asyncio.sleep(0, "from here")), 5) == "from here"
+        release.set()
+        await busy_done
+    finally:
+        release.set()
+        busy.stop()
+
+
+async def test_a_closed_loop_is_refused_at_once(other):
+    closed = asyncio.new_event_loop()
+    closed.close()
+
+    async def never() -> None:
+        raise AssertionError("ran on a closed loop")
+
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.wait_for(on_loop(closed, never()), 5)
