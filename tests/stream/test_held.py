@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+from array import array
 
 from processor.conventions.base import Piece, SpanStatus, TtftClock
 from processor.stream.held import hold, restore
@@ -52,3 +53,12 @@ def test_a_request_half_awaits_its_stream_half_once_whatever_replaces_it():
     assert trace.awaits_stream()
     trace.put(b"s" * 8, make_call(b"s" * 8, piece=Piece.STREAM))
     assert not trace.awaits_stream()
+
+
+def test_chunk_times_are_held_as_64_bit_bytes_and_what_does_not_fit_as_it_is():
+    call = _full_call()
+    assert bytes(array("Q", call.chunk_times)) in hold(call)
+    for times in ([T0, T0 + MS], [2**64 - 1, 0], [-1, T0], [2**64, T0], [T0, 1.5]):
+        call.chunk_times = list(times)
+        back = restore(hold(call))
+        assert back.chunk_times == times and [type(t) for t in back.chunk_times] == [type(t) for t in times]
