@@ -67,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
     workload = Workload(args.workload)
-    with kafka_check.broker() as brokers, tempfile.TemporaryDirectory() as tmp:
+    with kafka_check.broker() as broker, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "gc_probe.jsonl"
         env = {"GC_PROBE_OUT": str(out), "PYTHONPATH": os.pathsep.join(filter(None, [
             str(PROBE), os.environ.get("PYTHONPATH")]))}
-        with Target("default", Path(tmp), brokers=brokers, run_id=f"gc{os.getpid()}", env=env) as target:
+        with Target("default", Path(tmp), brokers=broker.bootstrap, run_id=f"gc{os.getpid()}", env=env) as target:
             pid, serial = target.proc.pid, itertools.count()  # every request with trace ids of its own
             asyncio.run(drive(target.port, workload.fresh, 2, args.concurrency, serial=serial))
             start = _census(pid, out, 0)

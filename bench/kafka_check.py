@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator
 
@@ -18,17 +19,24 @@ from processor.kafka.embedded import EmbeddedBroker
 from processor.model.batch import Signal, count_items
 
 
+@dataclasses.dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    #: The embedded broker's process (its CPU shares the host with the server's); none for an external broker.
+    pids: tuple[int, ...] = ()
+
+
 @contextlib.contextmanager
-def broker() -> Iterator[str]:
-    """The bootstrap `host:port` of the broker to use."""
+def broker() -> Iterator[Broker]:
+    """The broker to use."""
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
-        yield external
+        yield Broker(external)
         return
     embedded = EmbeddedBroker()
     embedded.start()
     try:
-        yield embedded.bootstrap
+        yield Broker(embedded.bootstrap, (embedded.process.pid,))
     finally:
         embedded.stop()
 

@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out or RESULTS / f"profile-{args.workload}.txt")
     workload = Workload(args.workload)
-    with kafka_check.broker() as brokers, tempfile.TemporaryDirectory() as tmp, \
-            Target("default", Path(tmp), brokers=brokers, run_id="profile") as target:
+    with kafka_check.broker() as broker, tempfile.TemporaryDirectory() as tmp, \
+            Target("default", Path(tmp), brokers=broker.bootstrap, run_id="profile") as target:
         asyncio.run(drive(target.port, workload.fresh, 2, args.concurrency))
         spy = threading.Thread(target=subprocess.run, args=([str(PY_SPY), "record", "-p", str(target.proc.pid), "-f",
                                                             "raw", "-o", str(out), "-d", str(int(args.seconds)),

@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -73,22 +74,27 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(target_name: str, workload: Workload, args, brokers: str, run_id: str) -> dict:
+def measure(target_name: str, workload: Workload, args, broker: kafka_check.Broker, run_id: str) -> dict:
     sent = [0] * len(workload.bodies)
     serial = itertools.count()
     row: dict = {"target": target_name, "workload": workload.name}
     pipeline = not target_name.startswith("ceiling")
     with tempfile.TemporaryDirectory() as tmp:
-        target = Target(target_name, Path(tmp), brokers=brokers, run_id=run_id, overrides=args.overrides)
+        target = Target(target_name, Path(tmp), brokers=broker.bootstrap, run_id=run_id, overrides=args.overrides)
         with target:
             warmup = min(2.0, args.seconds / 5)
             _add(sent, asyncio.run(drive(target.port, workload.fresh, warmup, args.concurrency, serial=serial)))
             before = latency.scrape(target.telemetry_port) if pipeline else {}
-            cpu_before = cpu_seconds(target.pids())
+            cpu_before, shared_before = cpu_seconds(target.pids()), _shared_cpu(broker)
             full = asyncio.run(drive(target.port, workload.fresh, args.seconds, args.concurrency, args.rate, serial))
             cpu = cpu_seconds(target.pids()) - cpu_before
+            broker_cpu, client_cpu = (after - before for after, before in zip(_shared_cpu(broker), shared_before,
+                                                                             strict=True))
             _add(sent, full)
-            row.update(_rates(workload, full), failures=full["failures"], cpu_s=cpu)
+            # What else used the cores in the run: the ratios to the ceilings are of spans/s, and the ceilings have
+            # no broker.
+            row.update(_rates(workload, full), failures=full["failures"], cpu_s=cpu,
+                       broker_cores=broker_cpu / full["elapsed"], client_cores=client_cpu / full["elapsed"])
             row["spans_per_cpu_s"] = row["spans_per_s"] * full["elapsed"] / cpu if cpu else float("nan")
             if pipeline:
                 after = latency.scrape(target.telemetry_port)
@@ -107,8 +113,14 @@ def measure(target_name: str, workload: Workload, args, brokers: str, run_id: st
             if target.name == "default-otlp":  # the backend's acknowledgements, as the exporter counted them
                 row.update(_check_otlp_delivery(workload, sent, target.telemetry_port))
         if pipeline and target.topics:
-            row.update(_check_delivery(workload, sent, brokers, target.topics))
+            row.update(_check_delivery(workload, sent, broker.bootstrap, target.topics))
     return row
+
+
+def _shared_cpu(broker: kafka_check.Broker) -> tuple[float, float]:
+    """CPU seconds so far of the embedded broker and of this process (the client)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return cpu_seconds(list(broker.pids)), usage.ru_utime + usage.ru_stime
 
 
 def _add(sent: list[int], result: dict) -> None:
@@ -147,13 +159,13 @@ def _check_otlp_delivery(workload: Workload, sent: list[int], telemetry_port: in
     return {"spans_sent": spans_sent, "spans_delivered": int(delivered), "delivered_ok": delivered >= spans_sent}
 
 
-def soak(args, brokers: str) -> dict:
+def soak(args, broker: kafka_check.Broker) -> dict:
     """`default`, llm workload, at half the maximum rate for args.soak seconds; RSS sampled every 10 s."""
     workload = Workload("llm")
     sent = [0] * len(workload.bodies)
     serial = itertools.count()
     samples: list[tuple[float, float]] = []
-    with tempfile.TemporaryDirectory() as tmp, Target("default", Path(tmp), brokers=brokers, run_id="soak",
+    with tempfile.TemporaryDirectory() as tmp, Target("default", Path(tmp), brokers=broker.bootstrap, run_id="soak",
                                                        overrides=args.overrides) as target:
         probe = asyncio.run(drive(target.port, workload.fresh, 10, args.concurrency, serial=serial))
         _add(sent, probe)
@@ -171,7 +183,7 @@ def soak(args, brokers: str) -> dict:
     rss = [mib for _, mib in samples]
     result = {"seconds": args.soak, "rate_requests_per_s": rate, "rss_samples": samples, "rss_first_mib": rss[0],
               "rss_last_mib": rss[-1], "rss_max_mib": max(rss)}
-    result.update(_check_delivery(workload, sent, brokers, target.topics))
+    result.update(_check_delivery(workload, sent, broker.bootstrap, target.topics))
     return result
 
 
@@ -191,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.overrides = dict(item.split("=", 1) for item in args.set)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with kafka_check.broker() as brokers:
+    with kafka_check.broker() as broker:
         if args.soak:
-            result = soak(args, brokers)
+            result = soak(args, broker)
             print(f"RSS over {args.soak:.0f}s at {result['rate_requests_per_s']:.1f} requests/s: first "
                   f"{result['rss_first_mib']:.0f} MiB, last {result['rss_last_mib']:.0f} MiB, max "
                   f"{result['rss_max_mib']:.0f} MiB; spans delivered {result['spans_delivered']}/"
@@ -204,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         for workload_name in args.workloads.split(","):
             workload = Workload(workload_name)
             for target in args.targets.split(","):
-                rows.append(measure(target, workload, args, brokers, f"{len(rows)}-{int(time.time())}"))
+                rows.append(measure(target, workload, args, broker, f"{len(rows)}-{int(time.time())}"))
                 print(f"  measured {workload_name}/{target}: {rows[-1]['spans_per_s']:.0f} spans/s", file=sys.stderr)
     print(table(rows))
     Path(args.out or RESULTS / "throughput.json").write_text(json.dumps(
