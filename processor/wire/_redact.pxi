@@ -52,9 +52,11 @@ cdef class _Redaction:
     cdef object rule
     cdef const uint8_t* base
     cdef _Edits edits
-    cdef list found
+    cdef list found         # the keys found on the item, kept only for its summary
+    cdef Py_ssize_t found_n
     cdef Py_ssize_t total
     cdef bint summary
+    cdef bint drop          # no digest: a redacted attribute is removed
 
     cdef int attributes(self, const uint8_t* p, const uint8_t* end, uint32_t field_tag, list summary_fields) except -1:
         """Redacts the KeyValue fields `field_tag` of the message [p, end); summary keys seen go to
@@ -80,8 +82,10 @@ cdef class _Redaction:
                 summary_fields.append(q - self.base)
             if not self.compiled.matches(key, key_n):
                 continue
-            self.found.append(py_str(key, key_n))
-            if self.rule.digest is None:
+            self.found_n += 1
+            if self.summary:  # else only counted: a chunk event's key costs no str
+                self.found.append(py_str(key, key_n))
+            if self.drop:
                 self.edits.add(msg - self.base, q - self.base, OP_DELETE, None)
             else:
                 digest = self.rule.digest(value_bytes(q, q + n))
@@ -91,9 +95,10 @@ cdef class _Redaction:
 
     cdef int close_item(self, uint64_t item, uint32_t field_tag, list summary_fields) except -1:
         """Counts the item's finds, and writes its summary."""
-        if not self.found:
+        if not self.found_n:
             return 0
-        self.total += len(self.found)
+        self.total += self.found_n
+        self.found_n = 0
         if self.summary:
             for field in summary_fields:
                 self.edits.add(item, field, OP_DELETE, None)
@@ -102,7 +107,7 @@ cdef class _Redaction:
             self.edits.add(item, APPEND_AT, OP_APPEND,
                            len_field(field_tag, encode_kv(SUMMARY_KEYS, keys))
                            + len_field(field_tag, encode_kv(SUMMARY_COUNT, count)))
-        self.found = []
+            self.found = []
         return 0
 
 
@@ -132,23 +137,31 @@ cdef int redact_outer(_Redaction R, const uint8_t* p, const uint8_t* end, uint32
     submessages(p, end, 1 << 3 | WT_LEN, found)
     for start, stop in found:
         R.attributes(<const uint8_t*><size_t>start, <const uint8_t*><size_t>stop, attributes_tag, None)
-    R.total += len(R.found)
-    R.found = []
+    R.total += R.found_n
+    R.found_n = 0
+    if R.summary:
+        R.found = []
     return 0
 
 
 cdef int redact_span(_Redaction R, const uint8_t* p, const uint8_t* end) except -1:
     cdef uint64_t span = p - R.base
     cdef list summary_fields = [] if R.summary else None
-    cdef list nested = []
+    cdef const uint8_t* field = p
+    cdef const uint8_t* q
+    cdef size_t n
+    cdef uint32_t tag
+    cdef int rc
     R.attributes(p, end, 9 << 3 | WT_LEN, summary_fields)
-    submessages(p, end, 11 << 3 | WT_LEN, nested)
-    for start, stop in nested:  # events
-        R.attributes(<const uint8_t*><size_t>start, <const uint8_t*><size_t>stop, 3 << 3 | WT_LEN, None)
-    nested = []
-    submessages(p, end, 13 << 3 | WT_LEN, nested)
-    for start, stop in nested:  # links
-        R.attributes(<const uint8_t*><size_t>start, <const uint8_t*><size_t>stop, 4 << 3 | WT_LEN, None)
+    while field < end:  # events and links, read in place: a streamed span has hundreds of events
+        rc = rd_tag(&field, end, &tag)
+        if rc:
+            broken(rc)
+        if tag == (11 << 3 | WT_LEN) or tag == (13 << 3 | WT_LEN):
+            check(rd_len(&field, end, &q, &n))
+            R.attributes(q, q + n, (3 if tag == (11 << 3 | WT_LEN) else 4) << 3 | WT_LEN, None)
+        else:
+            check(skip_field(&field, end, tag, 0))
     R.close_item(span, 9 << 3 | WT_LEN, summary_fields)
     return 0
 
@@ -204,7 +217,9 @@ cdef int redact_log(_Redaction R, const uint8_t* p, const uint8_t* end) except -
         found = []
         body = _redact_body(_AnyValue.FromString(encoded), rule, found)
         if found:
-            R.found.extend(found)
+            R.found_n += len(found)
+            if R.summary:
+                R.found.extend(found)
             for start, _ in bodies:
                 R.edits.add(record, <size_t>start - <size_t>R.base, OP_DELETE, None)
             if body is not None:
@@ -225,8 +240,10 @@ def drop_attributes(index, rule):
     R.base = C.base
     R.edits = _Edits()
     R.found = []
+    R.found_n = 0
     R.total = 0
     R.summary = bool(rule.summary)
+    R.drop = rule.digest is None
     for i in range(C.resources):
         redact_outer(R, C.base + C.resource_start[i], C.base + C.resource_end[i], 1 << 3 | WT_LEN)
     for i in range(C.scopes):
