@@ -43,7 +43,11 @@ class Delivery:
                 self.retryable = error
             else:
                 self.refused.append((record, error))
-        self.pending -= 1
+        self.settled(1)
+
+    def settled(self, count: int) -> None:
+        """`count` records acknowledged (`settle(record, None, ...)` for each)."""
+        self.pending -= count
         if self.pending <= 0 and not self.future.done():
             self.future.set_result(None)
 
@@ -105,7 +109,11 @@ class SendQueue:
             while self._delayed and self._delayed[0][0] <= now:
                 self._ready.append(heapq.heappop(self._delayed)[2])
             if self._ready:
-                return [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
+                if len(self._ready) <= limit:  # all of them, without a popleft each
+                    records = list(self._ready)
+                    self._ready.clear()
+                    return records
+                return [self._ready.popleft() for _ in range(limit)]
             timeout = self._delayed[0][0] - now if self._delayed else None
             await self._changed(timeout)
 
