@@ -92,17 +92,12 @@ def python_append(builder, records: list, start: int, headers: list, timestamp: 
     return index - start
 
 
-def _choose():
-    if os.environ.get("TOKENSTREAM_PURE_PYTHON") == "1":
-        return None, "reference"
-    try:
-        from processor.kafka import _route
-    except ImportError:
-        return None, "reference"
-    return _route, "native"
+try:  # the compiled loops, when built (the tests run both)
+    from processor.kafka import _route as native
+except ImportError:
+    native = None
 
-
-native, IMPLEMENTATION = _choose()
-route = native.route if native is not None else python_route
-append = native.append if native is not None else python_append
-murmur2 = native.murmur2 if native is not None else python_murmur2
+IMPLEMENTATION = "native" if native is not None and os.environ.get("TOKENSTREAM_PURE_PYTHON") != "1" else "reference"
+route = native.route if IMPLEMENTATION == "native" else python_route
+append = native.append if IMPLEMENTATION == "native" else python_append
+murmur2 = native.murmur2 if IMPLEMENTATION == "native" else python_murmur2
