@@ -39,5 +39,6 @@ async def test_each_send_returns_once_every_record_of_it_is_in_an_acknowledged_b
                                                    {"exporter": "kafka", "kind": kind})
     assert sent("spans") == 4 * 3 + 2 * 5
     assert sent("streams") == 3
-    latency = telemetry.registry.get_sample_value("tokenstream_exporter_delivery_latency_seconds_count", {"exporter": "kafka"})
+    latency = telemetry.registry.get_sample_value("tokenstream_exporter_delivery_latency_seconds_count",
+                                                  {"exporter": "kafka"})
     assert latency == 9  # one observation per record

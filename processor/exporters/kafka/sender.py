@@ -5,12 +5,12 @@ partition (aiokafka's batch API: one delivery future per batch, not one per reco
 handed to the producer when it is started, lingers there for `linger` as `send`'s batches do, and takes the records
 of later rounds until it is full or the producer takes it. When the broker answers, a callback settles every record
 in it. The partition is the one `send` would choose: the configured partitioner given the key and the topic's
-partitions from the producer's metadata. With the default partitioner, a run of first attempts (one record per trace
-on plain traffic) is grouped by partition and appended in compiled loops (processor/kafka/route.py), no Python call
-per record; a retried, keyless or large record, or another partitioner, takes the per-record path. A retriable failure puts the record back in the queue with exponential
-backoff and jitter; other failures, and a retriable one past `max_elapsed_time` (in-memory queue only), settle it as
-failed. The producer is started lazily and again after a failure, so a broker that is down at start-up delays
-delivery instead of failing it.
+partitions from the producer's metadata. With the default partitioner, a run of first attempts (one record per
+trace on plain traffic) is grouped by partition and appended in compiled loops (processor/kafka/route.py), no Python
+call per record; a retried, keyless or large record, or another partitioner, takes the per-record path.
+A retriable failure puts the record back in the queue with exponential backoff and jitter; other failures, and a
+retriable one past `max_elapsed_time` (in-memory queue only), settle it as failed. The producer is started lazily
+and again after a failure, so a broker that is down at start-up delays delivery instead of failing it.
 """
 
 from __future__ import annotations
