@@ -31,13 +31,15 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	@$(BIN)/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY' \
 		|| { echo "the compiled wire core did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
+	@$(BIN)/python -c 'from processor.kafka import route; assert route.IMPLEMENTATION == "native"' \
+		|| { echo "the compiled Kafka loops did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-reference
 
 # The stream, receiver and exporter tests again on the wire core's pure-Python reference (the path that runs without
 # a C compiler): both paths must give the same outputs.
-REFERENCE_TESTS := tests/model tests/stream tests/processors tests/receivers tests/exporters tests/golden
+REFERENCE_TESTS := tests/model tests/stream tests/processors tests/receivers tests/exporters tests/kafka tests/golden
 test-reference: $(VENV)/.installed-dev
 	TOKENSTREAM_PURE_PYTHON=1 $(BIN)/python -m pytest -q -m "not slow and not image" $(REFERENCE_TESTS) $(PYTEST_ARGS)
 
