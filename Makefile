@@ -9,7 +9,7 @@ IMAGE ?= localhost/tokenstream:dev
 .PHONY: run test test-reference reliability lint bench proto image image-test clean fuzz sanitize golden
 
 # The compiled wire core: a change to its Cython sources reinstalls (pip compiles it with the machine's C compiler).
-WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi)
+WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi) processor/kafka/_route.pyx
 FUZZ_TARGETS := scan by_trace select drop add redact
 FUZZ_SECONDS ?= 100
 
@@ -31,13 +31,15 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	@$(BIN)/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY' \
 		|| { echo "the compiled wire core did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
+	@$(BIN)/python -c 'from processor.kafka import route; assert route.IMPLEMENTATION == "native"' \
+		|| { echo "the compiled Kafka loops did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-reference
 
 # The stream, receiver and exporter tests again on the wire core's pure-Python reference (the path that runs without
 # a C compiler): both paths must give the same outputs.
-REFERENCE_TESTS := tests/model tests/stream tests/processors tests/receivers tests/exporters tests/golden
+REFERENCE_TESTS := tests/model tests/stream tests/processors tests/receivers tests/exporters tests/kafka tests/golden
 test-reference: $(VENV)/.installed-dev
 	TOKENSTREAM_PURE_PYTHON=1 $(BIN)/python -m pytest -q -m "not slow and not image" $(REFERENCE_TESTS) $(PYTEST_ARGS)
 
@@ -88,4 +90,4 @@ proto: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info .cache tests/support/node/*/node_modules processor/wire/_core.c \
-		processor/wire/_core*.so
+		processor/wire/_core*.so processor/kafka/_route.c processor/kafka/_route*.so

@@ -8,10 +8,10 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as reference_murmur2
 
-from processor import wire
+from processor.kafka import route
 from processor.kafka.partitioner import partition, python_murmur2
 
-NATIVE = wire.native_backend()
+NATIVE = route.native
 HASHES = {"python": python_murmur2, **({"compiled": NATIVE.murmur2} if NATIVE is not None else {})}
 
 

@@ -43,7 +43,11 @@ class Delivery:
                 self.retryable = error
             else:
                 self.refused.append((record, error))
-        self.pending -= 1
+        self.settled(1)
+
+    def settled(self, count: int) -> None:
+        """`count` records acknowledged (`settle(record, None, ...)` for each)."""
+        self.pending -= count
         if self.pending <= 0 and not self.future.done():
             self.future.set_result(None)
 
@@ -66,14 +70,17 @@ class SendQueue:
         self._ready: deque[Queued] = deque()
         self._delayed: list[tuple[float, int, Queued]] = []
         self._order = itertools.count()
-        self._event = asyncio.Event()
+        # Set (and replaced) when records arrive to be taken, and when room is freed: a waiter wakes only for what
+        # it waits for (a full queue has many `reserve` callers waiting; a record put frees no room).
+        self._arrived = asyncio.Event()
+        self._freed = asyncio.Event()
 
     async def reserve(self, count: int) -> bool:
         """Room for `count` records; False when full and dropping. Raises RetryableError once closed."""
         while not self._has_room(count):
             if not self.block:
                 return False
-            await self._changed()
+            await _changed(self._freed)
         if self.closed:
             raise RetryableError(f"{self.name} is shutting down")
         self._resize(count)
@@ -88,11 +95,11 @@ class SendQueue:
 
     def put(self, records: list[Queued]) -> None:
         self._ready.extend(records)
-        self._notify()
+        self._arrived = _wake(self._arrived)
 
     def retry(self, record: Queued, delay: float) -> None:
         heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._order), record))
-        self._notify()
+        self._arrived = _wake(self._arrived)
 
     def finish(self, count: int = 1) -> None:
         """`count` reserved records left the queue: acknowledged, failed for good, or never put."""
@@ -105,9 +112,13 @@ class SendQueue:
             while self._delayed and self._delayed[0][0] <= now:
                 self._ready.append(heapq.heappop(self._delayed)[2])
             if self._ready:
-                return [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
+                if len(self._ready) <= limit:  # all of them, without a popleft each
+                    records = list(self._ready)
+                    self._ready.clear()
+                    return records
+                return [self._ready.popleft() for _ in range(limit)]
             timeout = self._delayed[0][0] - now if self._delayed else None
-            await self._changed(timeout)
+            await _changed(self._arrived, timeout)
 
     def unsent(self) -> list[Queued]:
         """Every record waiting to be sent or retried (not in flight), removed from the queue."""
@@ -122,24 +133,31 @@ class SendQueue:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            await self._changed(remaining)
+            await _changed(self._freed, remaining)
         return True
 
     def close(self) -> None:
         """Wake every waiting `reserve`, which then fails: nothing new is accepted."""
         self.closed = True
-        self._notify()
+        self._arrived = _wake(self._arrived)
+        self._freed = _wake(self._freed)
 
     def _resize(self, delta: int) -> None:
         self.size += delta
         self._on_size(self.size)
-        self._notify()
+        if delta < 0:
+            self._freed = _wake(self._freed)
 
-    def _notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
 
-    async def _changed(self, timeout: float | None = None) -> None:
-        event = self._event
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+def _wake(event: asyncio.Event) -> asyncio.Event:
+    """Wakes the waiters of `event`; the event the next ones wait on."""
+    event.set()
+    return asyncio.Event()
+
+
+async def _changed(event: asyncio.Event, timeout: float | None = None) -> None:
+    if timeout is None:  # no timer (wait_for's costs a loop look-up, a future and a handle per wait)
+        await event.wait()
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)

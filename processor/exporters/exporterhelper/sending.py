@@ -73,14 +73,16 @@ class SendingQueue:
         delivery = None
         try:
             now = time.monotonic()
-            for item in items:  # handed over now, unless the exporter said earlier
-                if item.enqueued_at is None:
-                    item.enqueued_at = now
             if self.disk is not None:
+                for item in items:  # handed over now, unless the exporter said earlier
+                    if item.enqueued_at is None:
+                        item.enqueued_at = now
                 await self.disk.append(items)
             else:
                 delivery = Delivery(len(items), name=self.name, peer=self.peer)
                 for item in items:
+                    if item.enqueued_at is None:
+                        item.enqueued_at = now
                     item.delivery = delivery
         except BaseException as exc:
             self.queue.finish(len(items))
@@ -108,19 +110,28 @@ class SendingQueue:
             self.latency.observe(time.monotonic() - item.enqueued_at)
 
     def delivered_all(self, items: list[Queued]) -> None:
-        """`delivered` and `finish` (no error) for every item of a batch the peer took, counted once per kind."""
+        """`delivered` and `finish` (no error) for every item of a batch the peer took, counted once per kind.
+
+        Items of one `send` sit side by side in a batch and share their kind, hand-over time and Delivery: each
+        such run is counted, observed and settled once."""
         now = time.monotonic()
+        if (disk := self.disk) is not None:
+            for item in items:
+                if item.segment is not None:
+                    disk.release(item.segment)
         counts: dict[str, int] = {}
         handed_over: dict[float, int] = {}  # items handed over in one `send` share their time: one observe each
-        disk = self.disk
-        for item in items:
-            counts[item.kind] = counts.get(item.kind, 0) + item.items
-            if (enqueued_at := item.enqueued_at) is not None:
-                handed_over[enqueued_at] = handed_over.get(enqueued_at, 0) + 1
-            if item.segment is not None and disk is not None:
-                disk.release(item.segment)
-            if isinstance(item.delivery, Delivery):
-                item.delivery.settle(item, None, retryable=False)
+        kind = enqueued_at = delivery = None
+        start = total = 0
+        for index, item in enumerate(items):
+            if item.kind is not kind or item.enqueued_at is not enqueued_at or item.delivery is not delivery:
+                if index:
+                    _tally(counts, handed_over, kind, total, enqueued_at, delivery, index - start)
+                kind, enqueued_at, delivery = item.kind, item.enqueued_at, item.delivery
+                start, total = index, 0
+            total += item.items
+        if items:
+            _tally(counts, handed_over, kind, total, enqueued_at, delivery, len(items) - start)
         for enqueued_at, count in handed_over.items():
             observe_many(self.latency, now - enqueued_at, count)
         for kind, count in counts.items():
@@ -156,3 +167,13 @@ class SendingQueue:
     def close(self) -> None:
         if self.disk is not None:
             self.disk.close()
+
+
+def _tally(counts: dict[str, int], handed_over: dict[float, int], kind: str, items: int, enqueued_at: float | None,
+           delivery: object | None, count: int) -> None:
+    """A run of `count` delivered items sharing `kind`, `enqueued_at` and `delivery` (`items` of that kind)."""
+    counts[kind] = counts.get(kind, 0) + items
+    if enqueued_at is not None:
+        handed_over[enqueued_at] = handed_over.get(enqueued_at, 0) + count
+    if isinstance(delivery, Delivery):
+        delivery.settled(count)

@@ -3,6 +3,7 @@ stream record, per anomaly and per trace cost rollup. Keys are trace ids as 32 l
 
 from __future__ import annotations
 
+from binascii import hexlify  # a trace id's key: its 32 lowercase hex characters, as bytes
 from collections.abc import Callable
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -76,16 +77,21 @@ class RecordEncoder:
         """Per-trace records written by the wire core from the request's bytes (spans, resources and scopes copied,
         nothing decoded); a trace over the record limit is cut into pieces that fit (one span over it stays whole,
         for `fits` to find)."""
+        parts = wire.by_trace(index)
+        topic, headers, limit = self.topics.spans, self.spans_headers, self.limit
+        out = [OutgoingRecord("spans", topic, hexlify(trace_id), data, headers, count)
+               for trace_id, data, count in parts if len(data) <= limit]
+        if len(out) == len(parts):  # the usual case: every trace fits in one record
+            return out
         out = []
-        for part in wire.by_trace(index):
-            key = part.trace_id.hex().encode()
-            if len(part.data) <= self.limit:
-                out.append(OutgoingRecord("spans", self.topics.spans, key, part.data, self.spans_headers,
-                                          part.span_count))
+        for trace_id, data, count in parts:
+            key = hexlify(trace_id)
+            if len(data) <= limit:
+                out.append(OutgoingRecord("spans", topic, key, data, headers, count))
                 continue
-            pieces = wire.scan_traces(part.data)
-            out += [OutgoingRecord("spans", self.topics.spans, key, data, self.spans_headers, count)
-                    for data, count in wire.split(pieces, range(len(pieces)), self.limit)]
+            pieces = wire.scan_traces(data)
+            out += [OutgoingRecord("spans", topic, key, piece, headers, spans)
+                    for piece, spans in wire.split(pieces, range(len(pieces)), limit)]
         return out
 
     def _spans_of_request(self, request) -> list[OutgoingRecord]:
@@ -104,6 +110,11 @@ class RecordEncoder:
     def fits(self, record: OutgoingRecord) -> bool:
         """Whether Kafka can take `record`: what `fit` could not cut below the limit (one span) cannot be sent."""
         return len(record.value) <= self.limit
+
+    def too_large(self, records: list[OutgoingRecord]) -> list[OutgoingRecord]:
+        """The records of `records` that do not `fit`."""
+        limit = self.limit
+        return [record for record in records if len(record.value) > limit]
 
     def span_keys(self, record: OutgoingRecord) -> set[SpanKey]:
         """The spans in a spans record (read back from its value: only asked for records that failed)."""

@@ -128,7 +128,7 @@ class KafkaExporter(ComponentBase):
         if self.sender is None:
             raise RetryableError("kafka exporter is not running")
         records = self.encoder.records(batch)
-        too_large = [record for record in records if not self.encoder.fits(record)]
+        too_large = self.encoder.too_large(records)
         rejections: list[BaseException] = []
         if too_large:  # decided before anything is acknowledged: the caller hears which of its spans were refused
             records = [record for record in records if self.encoder.fits(record)]

@@ -5,10 +5,12 @@ partition (aiokafka's batch API: one delivery future per batch, not one per reco
 handed to the producer when it is started, lingers there for `linger` as `send`'s batches do, and takes the records
 of later rounds until it is full or the producer takes it. When the broker answers, a callback settles every record
 in it. The partition is the one `send` would choose: the configured partitioner given the key and the topic's
-partitions from the producer's metadata. A retriable failure puts the record back in the queue with exponential
-backoff and jitter; other failures, and a retriable one past `max_elapsed_time` (in-memory queue only), settle it as
-failed. The producer is started lazily and again after a failure, so a broker that is down at start-up delays
-delivery instead of failing it.
+partitions from the producer's metadata. With the default partitioner, a run of first attempts (one record per
+trace on plain traffic) is grouped by partition and appended in compiled loops (processor/kafka/route.py), no Python
+call per record; a retried, keyless or large record, or another partitioner, takes the per-record path.
+A retriable failure puts the record back in the queue with exponential backoff and jitter; other failures, and a
+retriable one past `max_elapsed_time` (in-memory queue only), settle it as failed. The producer is started lazily
+and again after a failure, so a broker that is down at start-up delays delivery instead of failing it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from processor.exporters.kafka.config import RetryConfig
 from processor.exporters.kafka.record import OutgoingRecord
 from processor.kafka.client import is_retriable
 from processor.kafka.partitioner import partition
+from processor.kafka.route import append, route
 
 #: Records taken from the queue per round.
 _ROUND = 1000
@@ -58,20 +61,25 @@ class _Batch:
 
     __slots__ = ("builder", "records", "future")
 
-    def __init__(self, builder: BatchBuilder, record: OutgoingRecord, headers: list) -> None:
+    def __init__(self, builder: BatchBuilder, record: OutgoingRecord, headers: list, timestamp: int | None) -> None:
         self.builder = builder
         # An empty batch takes any record (the size check is _check_size's).
-        builder.append(timestamp=None, key=record.key, value=record.value, headers=headers)
+        builder.append(timestamp=timestamp, key=record.key, value=record.value, headers=headers)
         self.records = [record]
         self.future: asyncio.Future | None = None
 
     def add(self, record: OutgoingRecord, headers: list) -> bool:
         """False when the batch is full, or the producer took it (it is closed once built) or settled it."""
-        if self.future.done() or self.builder.append(timestamp=None, key=record.key, value=record.value,
-                                                     headers=headers) is None:
-            return False
-        self.records.append(record)
-        return True
+        return self.extend([record], 0, headers, None) == 1
+
+    def extend(self, records: list[OutgoingRecord], start: int, headers: list, timestamp: int | None) -> int:
+        """Appends records[start:] until the batch is full, the producer took it or settled it; how many it took.
+        Their timestamp (ms): `timestamp`, or the time of each append when None."""
+        if self.future.done():
+            return 0
+        taken = append(self.builder, records, start, headers, timestamp)
+        self.records += records[start:start + taken]
+        return taken
 
 
 class Sender:
@@ -123,11 +131,12 @@ class Sender:
         layouts: dict[str, tuple[list[int], list[int]]] = {}  # a topic's partitions, for this round
         # Records of one kind share one headers tuple: its list form and its size are made once per round.
         headers_of: dict[tuple, tuple[list, int]] = {}
-        opened = self._open
+        # The default partitioner's choice is made for a run of records at once (route.py); another, per record.
+        routed = self.partitioner is partition
         limit = self.max_request_size - _HEADROOM
-        for index, record in enumerate(records):
-            if record.attempts:
-                self.on_resend(record)
+        index = 0
+        while index < len(records):
+            record = records[index]
             topic = record.topic
             if (known := headers_of.get(record.headers)) is None:
                 known = headers_of[record.headers] = (list(record.headers), _headers_size(record.headers))
@@ -135,19 +144,59 @@ class Sender:
             try:
                 if (layout := layouts.get(topic)) is None:
                     layout = layouts[topic] = await _layout(producer, topic)
+                if routed and headers_size < _HEADROOM // 4:
+                    stop, groups = route(records, index, topic, record.headers, limit, _HEADROOM // 4, layout[0])
+                    if stop > index:
+                        unplaced = await self._place(producer, topic, groups, headers)
+                        if unplaced is not None:  # the broker is away: the rest of the round would wait as long
+                            error, pending = unplaced
+                            for record in pending + records[stop:]:
+                                self.failed(record, error)
+                            return
+                        index = stop
+                        continue
+                if record.attempts:
+                    self.on_resend(record)
                 if len(record.value) >= limit or len(record.key or b"") >= _HEADROOM // 4 \
                         or headers_size >= _HEADROOM // 4:
                     self._check_size(record, headers)
                 where = (topic, self.partitioner(record.key, *layout))
-                batch = opened.get(where)
+                batch = self._open.get(where)
                 if batch is None or not batch.add(record, headers):
-                    opened[where] = await self._start_batch(producer, where, record, headers)
+                    self._open[where] = await self._start_batch(producer, where, record, headers)
             except Exception as exc:  # noqa: BLE001 - classified by failed()
                 if is_retriable(exc):  # the broker is away: the rest of the round would wait as long
                     for pending in records[index:]:
                         self.failed(pending, exc)
                     return
                 self.failed(record, RefusedBeforeSending(exc))
+            index += 1
+
+    async def _place(self, producer: AIOKafkaProducer, topic: str, groups: dict[int, list[OutgoingRecord]],
+                     headers: list) -> tuple[BaseException, list[OutgoingRecord]] | None:
+        """Each partition's records appended to its open batch, and to new ones as they fill up. A retriable failure
+        to start a batch returns it with the records not placed (in order); any other fails the record refused."""
+        opened = self._open
+        timestamp = int(time.time() * 1000)  # what each append would read from the clock, read once
+        remaining = list(groups.items())
+        for position, (partition_, group) in enumerate(remaining):
+            where = (topic, partition_)
+            at = 0
+            while at < len(group):
+                batch = opened.get(where)
+                if batch is not None:
+                    at += batch.extend(group, at, headers, timestamp)
+                    if at == len(group):
+                        break
+                try:
+                    opened[where] = await self._start_batch(producer, where, group[at], headers, timestamp)
+                except Exception as exc:  # noqa: BLE001 - classified as _send's
+                    if is_retriable(exc):
+                        return exc, group[at:] + [r for _, later in remaining[position + 1:] for r in later]
+                    self.failed(group[at], RefusedBeforeSending(exc))
+                at += 1
+                timestamp = int(time.time() * 1000)  # starting a batch may have waited for the partition's last
+        return None
 
     def _check_size(self, record: OutgoingRecord, headers: list) -> None:
         """aiokafka's `send` refuses a record over max_request_size; a batch would take it as its first."""
@@ -161,10 +210,10 @@ class Sender:
                 "have configured with the max_request_size configuration")
 
     async def _start_batch(self, producer: AIOKafkaProducer, where: tuple[str, int], record: OutgoingRecord,
-                           headers: list) -> _Batch:
+                           headers: list, timestamp: int | None = None) -> _Batch:
         """A new batch holding `record`, handed to the producer (which waits while the partition's previous batch,
         full, is still waiting to be sent)."""
-        batch = _Batch(producer.create_batch(), record, headers)
+        batch = _Batch(producer.create_batch(), record, headers, timestamp)
         topic, partition_ = where
         batch.future = await producer.send_batch(batch.builder, topic, partition=partition_)
         batch.future.add_done_callback(lambda future: self._batch_done(batch, future))
