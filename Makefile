@@ -8,8 +8,9 @@ IMAGE ?= localhost/tokenstream:dev
 
 .PHONY: run test test-reference reliability lint bench proto image image-test clean fuzz sanitize golden
 
-# The compiled wire core: a change to its Cython sources reinstalls (pip compiles it with the machine's C compiler).
-WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi)
+# The compiled wire core and cadence math: a change to their Cython sources reinstalls (pip compiles them with the
+# machine's C compiler).
+WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi) processor/stream/_cadence.pyx
 FUZZ_TARGETS := scan by_trace select drop add redact
 FUZZ_SECONDS ?= 100
 
@@ -88,4 +89,4 @@ proto: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info .cache tests/support/node/*/node_modules processor/wire/_core.c \
-		processor/wire/_core*.so
+		processor/wire/_core*.so processor/stream/_cadence.c processor/stream/_cadence*.so
