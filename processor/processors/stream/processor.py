@@ -10,12 +10,19 @@ arrive after the span (logs, siblings, HTTP retries) change the record, not the 
 Every instance of one component id shares the store (`settings.shared`), so the logs-pipeline instance joins
 gen_ai log records into the calls the traces-pipeline instance read. One traces instance emits: records of expired
 traces ride on the next outgoing span batch, or go out from a background flush as a batch with an empty request.
+
+No turn of the event loop makes more than `FINAL_SLICE` calls' final records: traces that expire together (a burst of
+traffic `wait` ago, or the store's bound evicting) would otherwise be one long turn, which every request behind it
+waits out, and ride on one request, which waits for all of them. A span batch carries the oldest slice; the rest go
+out a slice at a time, each a batch of its own, from a task that lets the loop run between slices.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from processor.component import Consumer, CreateSettings
@@ -36,6 +43,9 @@ from processor.stream.work import StreamWork, TraceState
 #: Reads a decoded span (read_llm_call). A batch of bytes is read by read_llm_span from what the scan read: its
 #: conventions are SpanConventions (`read_span`), claimed by CLAIMS.
 Reader = Callable[[Any, Any, Any, list[Convention]], LlmCall | None]
+
+#: Most calls whose final records one turn makes (~100 us each on the llm workload: a slice is a few ms).
+FINAL_SLICE = 32
 
 
 class StreamProcessor:
@@ -60,8 +70,10 @@ class StreamProcessor:
         self.derive = Derivations(config)
         self.content = ContentCheck(settings, config.content_check) if config.content_check is not None else None
         self.emits = Signal.TRACES in settings.signals
-        self._flush = BackgroundFlush(config.wait, lambda: self.store.pop_expired(time.monotonic()), self._emit,
-                                      name=f"{cid}.flush")
+        #: Expired traces whose records are still to be made, oldest first (the emitting instance's).
+        self._due: deque[TraceState] = deque()
+        self._finishing: asyncio.Task | None = None
+        self._flush = BackgroundFlush(config.wait, self._take_due, self._emit, name=f"{cid}.flush")
 
     async def start(self, host) -> None:
         if self.emits and self.store.emitter is None:
@@ -72,8 +84,9 @@ class StreamProcessor:
         if self.store.emitter is not self:
             return
         await self._flush.stop()  # traces it had popped arrive first
+        await self._finished()
         self.store.emitter = None
-        await self._emit(self.store.pop_all())
+        await self._emit([*self._take_due(), *self.store.pop_all()])
 
     async def consume(self, batch: Batch) -> None:
         now = time.monotonic()
@@ -83,7 +96,10 @@ class StreamProcessor:
             if self.store.emitter is None and self.emits:
                 self.store.emitter = self  # started without start(), e.g. by hand in a test
             if self.store.emitter is self:
-                self._attach(batch, self.store.pop_expired(now))
+                self._due.extend(self.store.pop_expired(now))
+                self._attach(batch, self._next_slice())
+                if self._due and (self._finishing is None or self._finishing.done()):
+                    self._finishing = asyncio.get_running_loop().create_task(self._finish_due())
         elif batch.signal is Signal.LOGS:
             self._join_logs(batch.request, now)
             if self.content is not None:
@@ -176,24 +192,70 @@ class StreamProcessor:
         partitions, so the next owner of a trace starts from nothing. Raises when downstream refuses."""
         if self.store.emitter is not self:
             return
-        traces = self.store.pop_all()
-        if traces:
+        await self._finished()
+        for traces in _slices([*self._take_due(), *self.store.pop_all()]):
             batch = Batch.empty(Signal.TRACES)
             self._attach(batch, traces)
             await self.next.consume(batch)
+            await asyncio.sleep(0)
 
-    async def _emit(self, traces: list[TraceState]) -> None:
-        if not traces:
-            return
-        batch = Batch.empty(Signal.TRACES)
-        self._attach(batch, traces)
-        try:
-            await self.next.consume(batch)
-        except Exception as exc:  # no caller to report to: say what was lost
-            self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
+    def _take_due(self) -> list[TraceState]:
+        """Every expired trace whose records are still to be made (the background flush's, and shutdown's)."""
+        self._due.extend(self.store.pop_expired(time.monotonic()))
+        due = list(self._due)
+        self._due.clear()
+        return due
+
+    def _next_slice(self) -> list[TraceState]:
+        """The oldest due traces, up to FINAL_SLICE calls (one trace at least)."""
+        due, taken, calls = self._due, [], 0
+        while due and (not taken or calls + len(due[0].held) <= FINAL_SLICE):
+            trace = due.popleft()
+            taken.append(trace)
+            calls += len(trace.held)
+        return taken
+
+    async def _finish_due(self) -> None:
+        """What a span batch left of the due traces, a slice per turn."""
+        while self._due:
+            await asyncio.sleep(0)  # the span batch that left these goes on first
+            await self._emit(self._next_slice(), sliced=False)
+
+    async def _finished(self) -> None:
+        """Waits for the slices under way (they were taken from the store: nothing else will send them)."""
+        if self._finishing is not None:
+            await asyncio.shield(self._finishing)
+            self._finishing = None
+
+    async def _emit(self, traces: list[TraceState], *, sliced: bool = True) -> None:
+        for part in _slices(traces) if sliced else (traces,):
+            if not part:
+                return
+            batch = Batch.empty(Signal.TRACES)
+            self._attach(batch, part)
+            try:
+                await self.next.consume(batch)
+            except Exception as exc:  # no caller to report to: say what was lost
+                self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
+            if sliced:
+                await asyncio.sleep(0)
 
 
 _CLOCK_SLACK_NS = 1_000_000
+
+
+def _slices(traces: list[TraceState]) -> Iterator[list[TraceState]]:
+    """The traces in order, in slices of up to FINAL_SLICE calls (one trace at least)."""
+    part: list[TraceState] = []
+    calls = 0
+    for trace in traces:
+        if part and calls + len(trace.held) > FINAL_SLICE:
+            yield part
+            part, calls = [], 0
+        part.append(trace)
+        calls += len(trace.held)
+    if part:
+        yield part
 
 
 def _label(record: Any, field: str, keys: tuple[str, ...], span: LlmSpan) -> None:
