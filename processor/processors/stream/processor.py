@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from processor.component import Consumer, CreateSettings
@@ -37,6 +37,7 @@ from processor.processors.stream.derive import Derivations
 from processor.processors.stream.reading import CLAIMS, http_attempt, joinable_logs, maybe_http_attempt, spans
 from processor.processors.stream.telemetry import eviction_counters
 from processor.service.background_flush import BackgroundFlush
+from processor.service.fanout import raise_combined
 from processor.stream.store import TraceStore
 from processor.stream.work import StreamWork, TraceState
 
@@ -73,6 +74,7 @@ class StreamProcessor:
         #: Expired traces whose records are still to be made, oldest first (the emitting instance's).
         self._due: deque[TraceState] = deque()
         self._finishing: asyncio.Task | None = None
+        self._sends: set[asyncio.Task] = set()  # slices on their way downstream
         self._flush = BackgroundFlush(config.wait, self._take_due, self._emit, name=f"{cid}.flush")
 
     async def start(self, host) -> None:
@@ -86,7 +88,7 @@ class StreamProcessor:
         await self._flush.stop()  # traces it had popped arrive first
         await self._finished()
         self.store.emitter = None
-        await self._emit([*self._take_due(), *self.store.pop_all()])
+        await self._emit(self._take_due() + self.store.pop_all())
 
     async def consume(self, batch: Batch) -> None:
         now = time.monotonic()
@@ -193,11 +195,9 @@ class StreamProcessor:
         if self.store.emitter is not self:
             return
         await self._finished()
-        for traces in _slices([*self._take_due(), *self.store.pop_all()]):
-            batch = Batch.empty(Signal.TRACES)
-            self._attach(batch, traces)
-            await self.next.consume(batch)
-            await asyncio.sleep(0)
+        sends = [send async for send in self._sent(self._take_due() + self.store.pop_all(), self.next.consume)]
+        errors = [e for e in await asyncio.gather(*sends, return_exceptions=True) if isinstance(e, BaseException)]
+        raise_combined(errors)
 
     def _take_due(self) -> list[TraceState]:
         """Every expired trace whose records are still to be made (the background flush's, and shutdown's)."""
@@ -215,30 +215,44 @@ class StreamProcessor:
             calls += len(trace.held)
         return taken
 
+    async def _sent(self, traces: list[TraceState], send: Callable[[Batch], Awaitable[None]]) \
+            -> AsyncIterator[asyncio.Task]:
+        """Each slice of the traces made into a batch and sent, a slice per turn. The sends run side by side (a
+        batch processor downstream merges them, where one after the other each would wait for its timeout)."""
+        for part in _slices(traces):
+            batch = Batch.empty(Signal.TRACES)
+            self._attach(batch, part)
+            task = asyncio.get_running_loop().create_task(send(batch))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+            yield task
+            await asyncio.sleep(0)
+
     async def _finish_due(self) -> None:
-        """What a span batch left of the due traces, a slice per turn."""
+        """What span batches left of the due traces, a slice per turn."""
         while self._due:
             await asyncio.sleep(0)  # the span batch that left these goes on first
-            await self._emit(self._next_slice(), sliced=False)
+            async for _ in self._sent(self._next_slice(), self._send):
+                pass
 
     async def _finished(self) -> None:
         """Waits for the slices under way (they were taken from the store: nothing else will send them)."""
         if self._finishing is not None:
             await asyncio.shield(self._finishing)
             self._finishing = None
+        while self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
 
-    async def _emit(self, traces: list[TraceState], *, sliced: bool = True) -> None:
-        for part in _slices(traces) if sliced else (traces,):
-            if not part:
-                return
-            batch = Batch.empty(Signal.TRACES)
-            self._attach(batch, part)
-            try:
-                await self.next.consume(batch)
-            except Exception as exc:  # no caller to report to: say what was lost
-                self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
-            if sliced:
-                await asyncio.sleep(0)
+    async def _emit(self, traces: list[TraceState]) -> None:
+        """The background flush's send (and shutdown's): returns once every slice was taken downstream."""
+        sends = [send async for send in self._sent(traces, self._send)]
+        await asyncio.gather(*sends)
+
+    async def _send(self, batch: Batch) -> None:
+        try:
+            await self.next.consume(batch)
+        except Exception as exc:  # no caller to report to: say what was lost
+            self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
 
 
 _CLOCK_SLACK_NS = 1_000_000
