@@ -102,6 +102,40 @@ async def test_traces_expiring_together_go_out_a_slice_at_a_time_each_once_oldes
     assert sum(1 for b in sink.batches if b.streams) == 3
 
 
+class _Gate:
+    """Downstream that takes batches in but answers none of them until it is opened (a batch processor waiting
+    for its timeout, then for Kafka)."""
+
+    def __init__(self) -> None:
+        self.entered: list[Batch] = []
+        self.open = asyncio.Event()
+
+    async def consume(self, batch: Batch) -> None:
+        self.entered.append(batch)
+        await self.open.wait()
+
+
+async def test_slices_go_downstream_side_by_side_not_each_after_the_last_was_answered():
+    gate, clock = _Gate(), Clock()
+    count = 3 * FINAL_SLICE
+    with frozen(clock):
+        processor = stream(gate, wait="5s", max_traces=1000)
+        gate.open.set()
+        for i in range(count):
+            await processor.consume(Batch(Signal.TRACES, traces(llm_span(LLM, trace_id=(i + 1).to_bytes(16, "big")))))
+        gate.open.clear()
+        clock.now += 6
+        carrier = asyncio.create_task(processor.consume(Batch(Signal.TRACES, traces(plain_span()))))
+        for _ in range(100):
+            if sum(len(b.streams) for b in gate.entered) == count:
+                break
+            await asyncio.sleep(0)
+        assert sum(len(b.streams) for b in gate.entered) == count  # all in, none answered yet
+        gate.open.set()
+        await carrier
+        await processor.shutdown()
+
+
 async def test_shutdown_emits_slices_still_due():
     sink, clock = SinkConsumer(), Clock()
     count = FINAL_SLICE + 3
