@@ -232,8 +232,12 @@ class StreamProcessor:
         """What span batches left of the due traces, a slice per turn."""
         while self._due:
             await asyncio.sleep(0)  # the span batch that left these goes on first
-            async for _ in self._sent(self._next_slice(), self._send):
-                pass
+            part = self._next_slice()
+            try:
+                async for _ in self._sent(part, self._send):
+                    pass
+            except Exception:  # no caller to report to (on a span batch it failed that request): say what was lost
+                self.log.exception("could not make the final records of %d traces", len(part))
 
     async def _finished(self) -> None:
         """Waits for the slices under way (they were taken from the store: nothing else will send them)."""
