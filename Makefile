@@ -8,8 +8,10 @@ IMAGE ?= localhost/tokenstream:dev
 
 .PHONY: run test test-reference reliability lint bench proto image image-test clean fuzz sanitize golden
 
-# The compiled wire core: a change to its Cython sources reinstalls (pip compiles it with the machine's C compiler).
-WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi) processor/kafka/_route.pyx
+# The compiled modules (wire core, Kafka routing, cadence math): a change to their Cython sources reinstalls (pip
+# compiles them with the machine's C compiler).
+WIRE_CORE := processor/wire/_core.pyx $(wildcard processor/wire/*.pxi) processor/kafka/_route.pyx \
+	processor/stream/_cadence.pyx
 FUZZ_TARGETS := scan by_trace select drop add redact
 FUZZ_SECONDS ?= 100
 
@@ -33,6 +35,8 @@ test: $(VENV)/.installed-dev
 		|| { echo "the compiled wire core did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	@$(BIN)/python -c 'from processor.kafka import route; assert route.IMPLEMENTATION == "native"' \
 		|| { echo "the compiled Kafka loops did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
+	@$(BIN)/python -c 'from processor.stream import cadence_math; assert cadence_math.IMPLEMENTATION == "native"' \
+		|| { echo "the compiled cadence math did not build: README, Prerequisites (gcc, Python headers)"; exit 1; }
 	$(BIN)/ruff check processor tests bench deploy
 	$(BIN)/python -m pytest -q -m "not slow and not image" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-reference
@@ -90,4 +94,5 @@ proto: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info .cache tests/support/node/*/node_modules processor/wire/_core.c \
-		processor/wire/_core*.so processor/kafka/_route.c processor/kafka/_route*.so
+		processor/wire/_core*.so processor/kafka/_route.c processor/kafka/_route*.so \
+		processor/stream/_cadence.c processor/stream/_cadence*.so

@@ -1,14 +1,27 @@
 """Cadence math as pure functions: chunk ordering, TTFT, TPOT, gap percentiles and stalls.
 
 Times are unix ns, results are seconds. An unknown value is None, never zero.
+
+The arithmetic over each chunk time (`strictly_increasing`, `sorted_gaps`) runs compiled (processor/stream/
+_cadence.pyx) when the extension was built and TOKENSTREAM_PURE_PYTHON is not 1; the functions here are its
+reference (`..._reference`), and run for what it refuses (a time that is not an unsigned 64-bit int).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from processor.conventions.base import LlmCall, TtftClock
 from processor.model.chunks import Stall
+
+try:
+    from processor.stream import _cadence
+except ImportError:  # built without a C compiler: the reference runs
+    _cadence = None
+if os.environ.get("TOKENSTREAM_PURE_PYTHON") == "1":
+    _cadence = None
+IMPLEMENTATION = "native" if _cadence is not None else "reference"
 
 _NS = 1e-9
 
@@ -25,6 +38,8 @@ class Chunks:
 def order_chunks(raw: list[int]) -> Chunks:
     """Sort chunk times; an event at a time already seen is a duplicate, one earlier than its predecessor is
     out of order (counted as the events appear on the span)."""
+    if _cadence is not None and _cadence.strictly_increasing(raw):  # the common case, without sorting
+        return Chunks(list(raw), 0, 0)
     times = sorted(set(raw))
     if len(times) == len(raw) and times == raw:  # the common case: already in order, no duplicates
         return Chunks(list(raw), 0, 0)
@@ -54,6 +69,25 @@ class Cadence:
     chunk_times: tuple[int, ...] = ()
 
 
+def strictly_increasing_reference(times: list[int]) -> bool:
+    """Each time later than the one before: the compiled `strictly_increasing`, which answers False as well for a
+    time that is not an unsigned 64-bit int."""
+    return all(a < b for a, b in zip(times, times[1:], strict=False))
+
+
+def sorted_gaps(times: list[int]) -> list[float]:
+    """The gaps in seconds between consecutive chunk times (sorted, distinct), smallest first."""
+    if _cadence is not None:
+        gaps = _cadence.sorted_gaps(times)
+        if gaps is not None:
+            return gaps
+    return sorted_gaps_reference(times)
+
+
+def sorted_gaps_reference(times: list[int]) -> list[float]:
+    return sorted([(b - a) * _NS for a, b in zip(times, times[1:], strict=False)])
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     """Linear interpolation between closest ranks (numpy's default) over an ascending, non-empty list."""
     pos = (len(sorted_values) - 1) * q
@@ -62,13 +96,15 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
 
 
-def _stalls(times: list[int], gaps: list[float], sorted_gaps: list[float], stall_gap_s: float,
+def _stalls(times: list[int], ascending: list[float], stall_gap_s: float,
             stall_factor: float | None) -> tuple[list[Stall], float]:
+    """The stalls (gaps of at least the threshold, in chunk order) and the threshold, from the gaps `ascending`."""
     threshold = stall_gap_s
-    if stall_factor is not None and gaps:
-        threshold = min(threshold, stall_factor * percentile(sorted_gaps, 0.5))
-    if not sorted_gaps or sorted_gaps[-1] < threshold:  # the common case: no gap is a stall
+    if stall_factor is not None and ascending:
+        threshold = min(threshold, stall_factor * percentile(ascending, 0.5))
+    if not ascending or ascending[-1] < threshold:  # the common case: no gap is a stall
         return [], threshold
+    gaps = [(b - a) * _NS for a, b in zip(times, times[1:], strict=False)]
     stalls = [Stall(start, gap) for start, gap in zip(times, gaps, strict=False) if gap >= threshold]
     return stalls, threshold
 
@@ -115,9 +151,8 @@ def _from_chunk_events(result: Cadence, chunks: Chunks, start: int | None, token
     result.ttft_s = _since(start, times[0])
     steps = tokens if tokens is not None else len(times)
     result.tpot_s = _mean_rate(times[0], times[-1], steps)
-    gaps = [(b - a) * _NS for a, b in zip(times, times[1:], strict=False)]
-    result.gaps = sorted(gaps)  # computed once: the stall threshold and the percentiles both need them sorted
-    result.stalls, result.stall_threshold_s = _stalls(times, gaps, result.gaps, stall_gap_s, stall_factor)
+    result.gaps = sorted_gaps(times)  # computed once: the stall threshold and the percentiles both need them sorted
+    result.stalls, result.stall_threshold_s = _stalls(times, result.gaps, stall_gap_s, stall_factor)
     if result.gaps:
         result.gap_p50_s = percentile(result.gaps, 0.5)
         result.gap_p95_s = percentile(result.gaps, 0.95)

@@ -30,12 +30,14 @@ class RetryInfo:
     ttft_includes_retry: bool | None = None
 
 
-def detect(trace: TraceState, *, window_s: float, markers: frozenset[str]) -> dict[bytes, RetryInfo]:
-    """RetryInfo for every streamed call of the trace, by span id."""
+def detect(trace: TraceState, *, window_s: float, markers: frozenset[str],
+           calls: list[LlmCall] | None = None) -> dict[bytes, RetryInfo]:
+    """RetryInfo for every streamed call of the trace, by span id. `calls`: the trace's `streamed_calls()`, when
+    the caller has them already (each is a held call restored)."""
     found: dict[bytes, RetryInfo] = {}
     last_of_chain: dict[tuple, tuple[LlmCall, RetryInfo]] = {}
     orphans = sorted(trace.orphan_attempts(), key=lambda a: a.end)
-    for call in trace.streamed_calls():
+    for call in trace.streamed_calls() if calls is None else calls:
         record = call.record
         info = found[record.span_id] = RetryInfo()
         key = (record.parent_span_id, record.operation, record.request_model)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from processor.conventions.base import TtftClock
+from processor.conventions.base import LlmCall, TtftClock
 from processor.model.batch import Batch
 from processor.model.chunks import StreamChunks
 from processor.model.records import StreamAnomaly, StreamRecord, anomaly_for
@@ -19,7 +19,7 @@ from processor.stream.cadence_math import Cadence, measure
 from processor.stream.enrich import PREFIX, enrich, record_fields
 from processor.stream.outcome import ABORTED, TRUNCATED, Outcome, classify_outcome, finish_reason
 from processor.stream.retries import RetryInfo, detect
-from processor.stream.work import StreamWork
+from processor.stream.work import StreamWork, TraceState
 
 TTFC = "gen_ai.response.time_to_first_chunk"
 FINISH_REASONS = "gen_ai.response.finish_reasons"
@@ -83,7 +83,7 @@ class Derivations:
                 batch.anomalies.extend(stall_anomalies(work.record, cadence))
                 if cadence.chunk_times:
                     batch.chunks.append(StreamChunks(work.record.span_id, cadence.chunk_times, tuple(cadence.stalls)))
-        retries = self._retries(works)
+        retries = self._retries(works, final=True)
         for work in works:
             info = retries.get((id(work.trace), work.record.span_id))
             if info is not None:
@@ -104,19 +104,21 @@ class Derivations:
     def _measure(self, work: StreamWork) -> Cadence:
         return measure(work.call, stall_gap_s=self.cadence.stall_gap, stall_factor=self.cadence.stall_factor)
 
-    def _retries(self, works: list[StreamWork]) -> dict[tuple[int, bytes], RetryInfo]:
-        """RetryInfo by (trace, span id): one detection per trace."""
+    def _retries(self, works: list[StreamWork], *, final: bool = False) -> dict[tuple[int, bytes], RetryInfo]:
+        """RetryInfo by (trace, span id): one detection per trace. `final`: the works are every streamed call of
+        their traces (`TraceState.streamed_calls`, in order), so detection reads their calls, not the held ones
+        again."""
         if self.retries is None:
             return {}
         found: dict[tuple[int, bytes], RetryInfo] = {}
-        seen: set[int] = set()
-        markers = frozenset(self.retries.markers)
+        by_trace: dict[int, tuple[TraceState, list[LlmCall]]] = {}
         for work in works:
-            if id(work.trace) in seen:
-                continue
-            seen.add(id(work.trace))
-            for span_id, info in detect(work.trace, window_s=self.retries.window, markers=markers).items():
-                found[(id(work.trace), span_id)] = info
+            by_trace.setdefault(id(work.trace), (work.trace, []))[1].append(work.call)
+        markers = frozenset(self.retries.markers)
+        for key, (trace, calls) in by_trace.items():
+            detected = detect(trace, window_s=self.retries.window, markers=markers, calls=calls if final else None)
+            for span_id, info in detected.items():
+                found[(key, span_id)] = info
         return found
 
 

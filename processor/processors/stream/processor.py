@@ -10,12 +10,19 @@ arrive after the span (logs, siblings, HTTP retries) change the record, not the 
 Every instance of one component id shares the store (`settings.shared`), so the logs-pipeline instance joins
 gen_ai log records into the calls the traces-pipeline instance read. One traces instance emits: records of expired
 traces ride on the next outgoing span batch, or go out from a background flush as a batch with an empty request.
+
+No turn of the event loop makes more than `FINAL_SLICE` calls' final records: traces that expire together (a burst of
+traffic `wait` ago, or the store's bound evicting) would otherwise be one long turn, which every request behind it
+waits out, and ride on one request, which waits for all of them. A span batch carries the oldest slice; the rest go
+out a slice at a time, each a batch of its own, from a task that lets the loop run between slices.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from processor.component import Consumer, CreateSettings
@@ -30,12 +37,16 @@ from processor.processors.stream.derive import Derivations
 from processor.processors.stream.reading import CLAIMS, http_attempt, joinable_logs, maybe_http_attempt, spans
 from processor.processors.stream.telemetry import eviction_counters
 from processor.service.background_flush import BackgroundFlush
+from processor.service.fanout import raise_combined
 from processor.stream.store import TraceStore
 from processor.stream.work import StreamWork, TraceState
 
 #: Reads a decoded span (read_llm_call). A batch of bytes is read by read_llm_span from what the scan read: its
 #: conventions are SpanConventions (`read_span`), claimed by CLAIMS.
 Reader = Callable[[Any, Any, Any, list[Convention]], LlmCall | None]
+
+#: Most calls whose final records one turn makes (~100 us each on the llm workload: a slice is a few ms).
+FINAL_SLICE = 32
 
 
 class StreamProcessor:
@@ -60,8 +71,11 @@ class StreamProcessor:
         self.derive = Derivations(config)
         self.content = ContentCheck(settings, config.content_check) if config.content_check is not None else None
         self.emits = Signal.TRACES in settings.signals
-        self._flush = BackgroundFlush(config.wait, lambda: self.store.pop_expired(time.monotonic()), self._emit,
-                                      name=f"{cid}.flush")
+        #: Expired traces whose records are still to be made, oldest first (the emitting instance's).
+        self._due: deque[TraceState] = deque()
+        self._finishing: asyncio.Task | None = None
+        self._sends: set[asyncio.Task] = set()  # slices on their way downstream
+        self._flush = BackgroundFlush(config.wait, self._take_due, self._emit, name=f"{cid}.flush")
 
     async def start(self, host) -> None:
         if self.emits and self.store.emitter is None:
@@ -72,8 +86,9 @@ class StreamProcessor:
         if self.store.emitter is not self:
             return
         await self._flush.stop()  # traces it had popped arrive first
+        await self._finished()
         self.store.emitter = None
-        await self._emit(self.store.pop_all())
+        await self._emit(self._take_due() + self.store.pop_all())
 
     async def consume(self, batch: Batch) -> None:
         now = time.monotonic()
@@ -83,7 +98,10 @@ class StreamProcessor:
             if self.store.emitter is None and self.emits:
                 self.store.emitter = self  # started without start(), e.g. by hand in a test
             if self.store.emitter is self:
-                self._attach(batch, self.store.pop_expired(now))
+                self._due.extend(self.store.pop_expired(now))
+                self._attach(batch, self._next_slice())
+                if self._due and (self._finishing is None or self._finishing.done()):
+                    self._finishing = asyncio.get_running_loop().create_task(self._finish_due())
         elif batch.signal is Signal.LOGS:
             self._join_logs(batch.request, now)
             if self.content is not None:
@@ -176,17 +194,65 @@ class StreamProcessor:
         partitions, so the next owner of a trace starts from nothing. Raises when downstream refuses."""
         if self.store.emitter is not self:
             return
-        traces = self.store.pop_all()
-        if traces:
+        await self._finished()
+        sends = [send async for send in self._sent(self._take_due() + self.store.pop_all(), self.next.consume)]
+        errors = [e for e in await asyncio.gather(*sends, return_exceptions=True) if isinstance(e, BaseException)]
+        raise_combined(errors)
+
+    def _take_due(self) -> list[TraceState]:
+        """Every expired trace whose records are still to be made (the background flush's, and shutdown's)."""
+        self._due.extend(self.store.pop_expired(time.monotonic()))
+        due = list(self._due)
+        self._due.clear()
+        return due
+
+    def _next_slice(self) -> list[TraceState]:
+        """The oldest due traces, up to FINAL_SLICE calls (one trace at least)."""
+        due, taken, calls = self._due, [], 0
+        while due and (not taken or calls + len(due[0].held) <= FINAL_SLICE):
+            trace = due.popleft()
+            taken.append(trace)
+            calls += len(trace.held)
+        return taken
+
+    async def _sent(self, traces: list[TraceState], send: Callable[[Batch], Awaitable[None]]) \
+            -> AsyncIterator[asyncio.Task]:
+        """Each slice of the traces made into a batch and sent, a slice per turn. The sends run side by side (a
+        batch processor downstream merges them, where one after the other each would wait for its timeout)."""
+        for part in _slices(traces):
             batch = Batch.empty(Signal.TRACES)
-            self._attach(batch, traces)
-            await self.next.consume(batch)
+            self._attach(batch, part)
+            task = asyncio.get_running_loop().create_task(send(batch))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+            yield task
+            await asyncio.sleep(0)
+
+    async def _finish_due(self) -> None:
+        """What span batches left of the due traces, a slice per turn."""
+        while self._due:
+            await asyncio.sleep(0)  # the span batch that left these goes on first
+            part = self._next_slice()
+            try:
+                async for _ in self._sent(part, self._send):
+                    pass
+            except Exception:  # no caller to report to (on a span batch it failed that request): say what was lost
+                self.log.exception("could not make the final records of %d traces", len(part))
+
+    async def _finished(self) -> None:
+        """Waits for the slices under way (they were taken from the store: nothing else will send them)."""
+        if self._finishing is not None:
+            await asyncio.shield(self._finishing)
+            self._finishing = None
+        while self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
 
     async def _emit(self, traces: list[TraceState]) -> None:
-        if not traces:
-            return
-        batch = Batch.empty(Signal.TRACES)
-        self._attach(batch, traces)
+        """The background flush's send (and shutdown's): returns once every slice was taken downstream."""
+        sends = [send async for send in self._sent(traces, self._send)]
+        await asyncio.gather(*sends)
+
+    async def _send(self, batch: Batch) -> None:
         try:
             await self.next.consume(batch)
         except Exception as exc:  # no caller to report to: say what was lost
@@ -194,6 +260,20 @@ class StreamProcessor:
 
 
 _CLOCK_SLACK_NS = 1_000_000
+
+
+def _slices(traces: list[TraceState]) -> Iterator[list[TraceState]]:
+    """The traces in order, in slices of up to FINAL_SLICE calls (one trace at least)."""
+    part: list[TraceState] = []
+    calls = 0
+    for trace in traces:
+        if part and calls + len(trace.held) > FINAL_SLICE:
+            yield part
+            part, calls = [], 0
+        part.append(trace)
+        calls += len(trace.held)
+    if part:
+        yield part
 
 
 def _label(record: Any, field: str, keys: tuple[str, ...], span: LlmSpan) -> None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from processor.conventions import read_llm_call, select
 from processor.model.batch import Batch, Signal
 from processor.processors.stream.config import StreamConfig
+from processor.processors.stream.processor import FINAL_SLICE
 from processor.service.telemetry import SelfTelemetry
 from processor.testing import SinkConsumer
 from tests.stream.builders import MS, T0, TRACE, choice_log, llm_span, plain_span, traces
@@ -75,6 +76,77 @@ async def test_once_the_wait_expired_the_record_rides_on_the_next_span_batch():
         await processor.consume(Batch(Signal.TRACES, traces(plain_span(b"\x08" * 8))))
     assert [len(b.streams) for b in sink.batches] == [0, 0, 1]
     assert sink.batches[-1].item_count() == 1 and sink.streams[0].span_id == LLM
+
+
+async def test_traces_expiring_together_go_out_a_slice_at_a_time_each_once_oldest_first():
+    """A burst of traces expiring at once: the next span batch carries the oldest FINAL_SLICE calls' records, the rest
+    follow as batches of their own, none bigger, while the loop runs other work between them."""
+    sink, clock = SinkConsumer(), Clock()
+    count = 2 * FINAL_SLICE + 5
+    ids = [i.to_bytes(16, "big") for i in range(1, count + 1)]
+    with frozen(clock):
+        processor = stream(sink, wait="5s", max_traces=1000)
+        for trace_id in ids:
+            await processor.consume(Batch(Signal.TRACES, traces(llm_span(LLM, trace_id=trace_id))))
+        clock.now += 6
+        await processor.consume(Batch(Signal.TRACES, traces(plain_span())))
+        carrier = sink.batches[-1]
+        assert carrier.item_count() == 1 and [r.trace_id for r in carrier.streams] == ids[:FINAL_SLICE]
+        for _ in range(100):  # others' turns come first: the slices follow within a few turns
+            if len(sink.streams) == count:
+                break
+            await asyncio.sleep(0)
+        await processor.shutdown()
+    assert [r.trace_id for r in sink.streams] == ids
+    assert max(len(b.streams) for b in sink.batches) == FINAL_SLICE
+    assert sum(1 for b in sink.batches if b.streams) == 3
+
+
+class _Gate:
+    """Downstream that takes batches in but answers none of them until it is opened (a batch processor waiting
+    for its timeout, then for Kafka)."""
+
+    def __init__(self) -> None:
+        self.entered: list[Batch] = []
+        self.open = asyncio.Event()
+
+    async def consume(self, batch: Batch) -> None:
+        self.entered.append(batch)
+        await self.open.wait()
+
+
+async def test_slices_go_downstream_side_by_side_not_each_after_the_last_was_answered():
+    gate, clock = _Gate(), Clock()
+    count = 3 * FINAL_SLICE
+    with frozen(clock):
+        processor = stream(gate, wait="5s", max_traces=1000)
+        gate.open.set()
+        for i in range(count):
+            await processor.consume(Batch(Signal.TRACES, traces(llm_span(LLM, trace_id=(i + 1).to_bytes(16, "big")))))
+        gate.open.clear()
+        clock.now += 6
+        carrier = asyncio.create_task(processor.consume(Batch(Signal.TRACES, traces(plain_span()))))
+        for _ in range(100):
+            if sum(len(b.streams) for b in gate.entered) == count:
+                break
+            await asyncio.sleep(0)
+        assert sum(len(b.streams) for b in gate.entered) == count  # all in, none answered yet
+        gate.open.set()
+        await carrier
+        await processor.shutdown()
+
+
+async def test_shutdown_emits_slices_still_due():
+    sink, clock = SinkConsumer(), Clock()
+    count = FINAL_SLICE + 3
+    with frozen(clock):
+        processor = stream(sink, wait="5s", max_traces=1000)
+        for i in range(count):
+            await processor.consume(Batch(Signal.TRACES, traces(llm_span(LLM, trace_id=(i + 1).to_bytes(16, "big")))))
+        clock.now += 6
+        await processor.consume(Batch(Signal.TRACES, traces(plain_span())))
+        await processor.shutdown()  # before the slice left over had its turn
+    assert len(sink.streams) == count and len({r.trace_id for r in sink.streams}) == count
 
 
 async def test_a_log_from_the_logs_pipeline_is_joined_whether_it_comes_before_or_after_its_span():
