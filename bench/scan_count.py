@@ -1,4 +1,5 @@
-"""Scans of each request's bytes (calls to wire.scan_traces), by caller, through pipelines/default.yaml's processing.
+"""Scans of each request's bytes (calls to wire.scan_traces), by caller, through pipelines/default.yaml's processing,
+and the process's CPU time per request.
 
     python -m bench.scan_count [--requests 200] [--workloads plain,mixed,llm] [--set KEY=VALUE ...]
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -42,7 +44,7 @@ def _counting(counts: Counter):
     return counted
 
 
-async def run(workload: str, requests: int, overrides: tuple[str, ...]) -> Counter:
+async def run(workload: str, requests: int, overrides: tuple[str, ...]) -> tuple[Counter, float]:
     counts: Counter = Counter()
     graph = Graph(validate(load([DEFAULT], (*ONLY_DEBUG, *overrides))), SelfTelemetry())
     host = Host(SelfTelemetry())
@@ -62,12 +64,14 @@ async def run(workload: str, requests: int, overrides: tuple[str, ...]) -> Count
     scan = wire.scan_traces
     wire.scan_traces = _counting(counts)
     try:
+        started = time.process_time()
         await asyncio.gather(*(send(serial) for serial in range(requests)))
+        cpu = time.process_time() - started
     finally:
         wire.scan_traces = scan
         for node in reversed(nodes):
             await node.component.shutdown()
-    return counts
+    return counts, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"wire core: {wire.IMPLEMENTATION}")
     for workload in args.workloads.split(","):
-        counts = asyncio.run(run(workload, args.requests, tuple(args.set)))
+        counts, cpu = asyncio.run(run(workload, args.requests, tuple(args.set)))
         total = sum(counts.values())
         detail = ", ".join(f"{caller} {n / args.requests:.2f}" for caller, n in counts.most_common())
-        print(f"{workload}: {total / args.requests:.2f} scans per request ({detail})")
+        print(f"{workload}: {total / args.requests:.2f} scans per request ({detail}); "
+              f"{cpu / args.requests * 1e6:.0f} CPU-us per request")
     return 0
 
 
