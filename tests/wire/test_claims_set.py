@@ -13,17 +13,14 @@ from processor.wire.claims import MAX_MEMBERS, NO_CLAIMS
 from tests.wire import generate
 from tests.wire.conftest import EXAMPLES as EXAMPLE_COUNT
 from tests.wire.conftest import NATIVE, REFERENCE, contents, needs_native
+from tests.wire.generate import FEEDBACK_CLAIMS as FEEDBACK
+from tests.wire.generate import KEY_CLAIMS as KEYS
+from tests.wire.generate import LLM_CLAIMS as LLM
+from tests.wire.generate import SCOPE_CLAIMS as SCOPES
 
 EXAMPLES = settings(max_examples=max(20, EXAMPLE_COUNT // 2), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
-#: generate.CLAIMS's rules, split as components split them (stream: LLM keys, HTTP attempts and chunk text;
-#: feedback: an event name), with overlaps, so that a span is claimed by several members with different bits.
-LLM = Claims(key_prefixes=("gen_ai.", "llm."), http_client=True,
-             text_event_names=generate.CLAIMS.text_event_names, text_keys=generate.CLAIMS.text_keys)
-FEEDBACK = Claims(event_names=("feedback",))
-SCOPES = Claims(scope_names=("langchain.chat",), scope_prefixes=("opentelemetry.",), keys=("secret.key",))
-KEYS = Claims(key_prefixes=("ai.", "openinference.", "gen_ai."), event_names=("feedback", "exception"))
 #: Reads chunk text by other rules than LLM: a set that holds LLM cannot answer for it.
 OTHER_TEXT = Claims(key_prefixes=("llm.",), text_event_names=("gen_ai.chunk",), text_keys=("token",))
 MEMBERS = (LLM, FEEDBACK, SCOPES, KEYS, OTHER_TEXT)
@@ -31,10 +28,14 @@ SETS = st.lists(st.sampled_from(MEMBERS), min_size=1, max_size=len(MEMBERS), uni
 BACKENDS = [backend for backend in (NATIVE, REFERENCE) if backend is not None]
 
 
-def _answers(backend, data: bytes, claims_set: ClaimsSet) -> dict:
-    index = backend.scan_traces(data, claims_set)
+def answers(index) -> dict:
+    """A ClaimsSet index's contents, its members' bits and each member's answer (the fuzzer compares them too)."""
     return {"union": contents(index), "members": [list(column) for column in index.member_claims],
-            **{str(m): contents(index.for_claims(m)) for m in claims_set.members}}
+            **{str(m): contents(index.for_claims(m)) for m in index.claims_set.members}}
+
+
+def _answers(backend, data: bytes, claims_set: ClaimsSet) -> dict:
+    return answers(backend.scan_traces(data, claims_set))
 
 
 @EXAMPLES
