@@ -140,20 +140,41 @@ def scan_traces(buf, claims=NO_CLAIMS):
         ids = PyBytes_AS_STRING(id_bytes)
         fill_span_columns(rows, n, columns, ids)
         claimed_rows = array.array("I")
-        claimed = []
         member_claims = [array.array("B") for _ in members]
         for i in range(n):
             row = rows + i
             if row.claim:
                 claimed_rows.append(i)
-                claimed.append(read_claimed_span(base, row, &compiled.rules))
                 for m in range(S.member_count):
                     member_claims[m].append(row.member_claim[m])
         sets = {} if claims_set is None else {"claims_set": claims_set, "member_claims": tuple(member_claims)}
-        return TraceIndex(codec=_codec, buf=data, ids=id_bytes, claimed=claimed, claimed_rows=claimed_rows,
-                          **columns, **entry_columns(&S, "span"), **sets)
+        # Claimed spans are read into Python objects when first asked for (`index.claimed`), by whoever reads them:
+        # the receiver's thread only walks (without the GIL), and a scan nobody reads costs only the claim checks.
+        return TraceIndex(codec=_codec, buf=data, ids=id_bytes, claimed=(read_claimed, compiled),
+                          claimed_rows=claimed_rows, **columns, **entry_columns(&S, "span"), **sets)
     finally:
         scan_free(&S)
+
+
+def read_claimed(_CompiledClaims compiled, index):
+    """The ClaimedSpan of each of `index.claimed_rows`, read with the rules it was scanned with."""
+    cdef bytes data = index.buf
+    cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(data)
+    cdef carray.array starts = index.span_start, ends = index.span_end, claim = index.claim
+    cdef carray.array rows = index.claimed_rows
+    cdef Py_ssize_t i, row, size = PyBytes_GET_SIZE(data), count = len(rows), n = len(starts)
+    cdef list out = []
+    if len(ends) != n or len(claim) != n:
+        raise ValueError("the index's columns differ in length")
+    for i in range(count):
+        row = rows.data.as_uints[i]
+        if row >= n:
+            raise ValueError("a claimed row past the index's rows")
+        if starts.data.as_ulonglongs[row] > ends.data.as_ulonglongs[row] or ends.data.as_ulonglongs[row] > <uint64_t>size:
+            raise WireError("span offsets past the end of the buffer: the index is not this buffer's")
+        out.append(read_claimed_span(base, starts.data.as_ulonglongs[row], ends.data.as_ulonglongs[row],
+                                     claim.data.as_uchars[row], &compiled.rules))
+    return out
 
 
 cdef void fill_span_columns(SpanRow* rows, Py_ssize_t n, dict columns, char* ids) except *:
