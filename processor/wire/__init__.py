@@ -16,7 +16,8 @@ Scanning
     For every span: its payload range, resource and scope rows, ids, kind, times, status code, `VALID` (partial
     success), event count: columns of `array.array`, no Python object per span. Spans matching `Claims`
     (claims.py: attribute key prefixes / keys, scope names, HTTP client attempts, event names) are also read into a
-    `ClaimedSpan` (attributes as Python values, status message, event times by name, chunk text); log records
+    `ClaimedSpan` (attributes as Python values, status message, event times by name, chunk text; on first use of
+    `index.claimed`, so the walk itself makes no Python object); log records
     whose event name matches into a `ClaimedLog`. Resource attributes and event attributes are decoded on demand
     (`index.resource_attributes(r)`, `index.event_attributes(row, j)`). `TraceIndex.concat(indexes)` is the index
     of the concatenated bytes (a protobuf merge), without scanning again. `scan_traces(buf, ClaimsSet(members))`
