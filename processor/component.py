@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from processor.config.models import ComponentConfig
 from processor.config.types import ComponentID
 from processor.model.batch import Batch, Signal
+from processor.wire.claims import Claims
 
 if TYPE_CHECKING:
     from processor.errors import RetryableError
@@ -41,6 +42,16 @@ class Consumer(Protocol):
     mutates_data: bool
 
     async def consume(self, batch: Batch) -> None: ...
+
+
+@runtime_checkable
+class Claiming(Protocol):
+    """A processor that reads spans of batches of bytes through the wire core's index, asking with these claims
+    (`Batch.index(claims)`, `Batch.may_hold(claims)`). Known when the pipeline is built: a receiver scans each
+    request once with the claims of every pipeline it feeds (a ClaimsSet), and that one index answers each of them
+    as its own scan would."""
+
+    span_claims: tuple[Claims, ...]
 
 
 class Reservation(Protocol):

@@ -70,7 +70,7 @@ class Batch:
             raise ValueError("only a traces batch holds bytes")
         self._request = request if request is not None or data is not None else REQUEST_TYPES[signal]()
         self._data = data
-        #: Indexes of `_data`, by the claims they were scanned with.
+        #: Indexes of `_data`, by the claims they were scanned with (or answer for: `TraceIndex.for_claims`).
         self._indexes: dict[Claims, TraceIndex] = {}
         #: Attributes to add to spans of `_data`, by (trace id, span id): written when the bytes are next read.
         self._added: dict[tuple[bytes, bytes], dict[str, Any]] = {}
@@ -86,10 +86,11 @@ class Batch:
     @classmethod
     def of_bytes(cls, data: bytes, index: TraceIndex | None = None, received_ns: list[int] | None = None,
                  claims: Claims = NO_CLAIMS) -> Batch:
-        """A traces batch of an encoded ExportTraceServiceRequest (and its index, when already scanned)."""
+        """A traces batch of an encoded ExportTraceServiceRequest (and its index, when already scanned: with
+        `claims`, or with a ClaimsSet, which the index knows, then answering for each of its members)."""
         batch = cls(Signal.TRACES, None, received_ns=received_ns, data=data)
         if index is not None:
-            batch._indexes[claims] = index
+            batch._indexes[claims if index.claims_set is None else index.claims_set.union] = index
         return batch
 
     @property
@@ -143,7 +144,9 @@ class Batch:
         # counts) needs ids and offsets only, and concatenating every claims' index was ~6% of the pipeline's loop on
         # ordinary spans. An index for other claims, asked for later, is scanned from the joined bytes.
         common = [claims for claims in self._indexes if all(claims in indexes for _, indexes in parts)]
-        kept = NO_CLAIMS if NO_CLAIMS in common else next(iter(common), None)
+        # NO_CLAIMS is the cheapest to join; else a ClaimsSet's index (it goes on answering for each member)
+        sets = [claims for claims in common if self._indexes[claims].claims_set is not None]
+        kept = NO_CLAIMS if NO_CLAIMS in common else next(iter(sets or common), None)
         self._indexes = {} if kept is None else {kept: TraceIndex.concat([indexes[kept] for _, indexes in parts])}
         self._data = b"".join(data for data, _ in parts)
 
@@ -163,14 +166,22 @@ class Batch:
 
     def index(self, claims: Claims = NO_CLAIMS) -> TraceIndex:
         """The wire core's index of `data` (traces only), the spans `claims` names read fully; scanned once per
-        claims. Any index gives ids, offsets and counts: with NO_CLAIMS the one already made is reused."""
+        claims, and not at all for a member of the ClaimsSet an index was scanned with (the receiver's: the claims
+        of the pipeline's components), which that index answers for. Any index gives ids, offsets and counts: with
+        NO_CLAIMS the one already made is reused."""
         self._write_added()
         found = self._indexes.get(claims)
         if found is None:
             if claims is NO_CLAIMS and self._indexes and self._data is not None:
                 return next(iter(self._indexes.values()))
-            found = self._indexes[claims] = wire.scan_traces(self.data, claims)
+            found = self._indexes[claims] = self._answer(claims) or wire.scan_traces(self.data, claims)
         return found
+
+    def _answer(self, claims: Claims) -> TraceIndex | None:
+        for index in self._indexes.values():
+            if index.claims_set is not None and (found := index.for_claims(claims)) is not None:
+                return found
+        return None
 
     def may_hold(self, claims: Claims) -> bool:
         """Whether any span may match `claims`: for bytes, whether the index claims one; a decoded batch is walked

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from processor.component import Consumer, Reservation
 from processor.errors import PermanentError, RejectedSpans, RetryableError
 from processor.model.batch import Batch, Signal
+from processor.wire.claims import NO_MEMBERS, ClaimsSet
 
 
 class Fanout:
@@ -108,12 +109,14 @@ class UnsupportedSignal(Exception):
 
 
 class SignalRouter:
-    """A receiver's next consumer: sends each batch to the pipelines of its signal."""
+    """A receiver's next consumer: sends each batch to the pipelines of its signal. `span_claims`: what the
+    processors of its traces pipelines read spans with (component.Claiming), for the receiver to scan with."""
 
     mutates_data = False
 
-    def __init__(self, routes: dict[Signal, Consumer]) -> None:
+    def __init__(self, routes: dict[Signal, Consumer], span_claims: ClaimsSet = NO_MEMBERS) -> None:
         self.routes = routes
+        self.span_claims = span_claims
 
     @property
     def signals(self) -> frozenset[Signal]:

@@ -14,15 +14,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from processor.component import Component, Consumer, CreateSettings, Flushable, Kind, Reservation
+from processor.component import Claiming, Component, Consumer, CreateSettings, Flushable, Kind, Reservation
 from processor.config.types import ComponentID
 from processor.config.validate import Config
 from processor.errors import RetryableError
-from processor.model.batch import Batch
+from processor.model.batch import Batch, Signal
 from processor.service import registry
 from processor.service.fanout import Fanout, SignalRouter, raise_combined, refusal_of, reservation_of
 from processor.service.host import Host
 from processor.service.telemetry import SelfTelemetry
+from processor.wire.claims import Claims, ClaimsSet
 
 log = logging.getLogger("tokenstream.service")
 
@@ -100,6 +101,7 @@ class Graph:
 
         shared_state: dict[ComponentID, dict] = {}
         heads: dict[ComponentID, dict] = {}  # receiver id -> signal -> [pipeline heads]
+        span_claims: dict[ComponentID, list[Claims]] = {}  # receiver id -> what its traces processors read with
         connector_heads: dict[ComponentID, dict] = {}
         for pipeline in pipelines:
             downstream: Consumer = Fanout([exporters[c] for c in pipeline.exporters]
@@ -113,15 +115,19 @@ class Graph:
                 incoming = self.telemetry.processor_incoming.labels(str(cid), pipeline.id)
                 downstream = _Counted(component, incoming)
             self.processors.append(nodes)
+            claims = [c for node in nodes if isinstance(node.component, Claiming) for c in node.component.span_claims]
             for cid in pipeline.receivers:
                 heads.setdefault(cid, {}).setdefault(pipeline.signal, []).append(downstream)
+                if pipeline.signal is Signal.TRACES:
+                    span_claims.setdefault(cid, []).extend(claims)
             for cid in pipeline.from_connectors:
                 connector_heads.setdefault(cid, {}).setdefault(pipeline.signal, []).append(downstream)
         for cid, by_signal in connector_heads.items():
             routers[cid].routes.update({signal: Fanout(consumers) for signal, consumers in by_signal.items()})
 
         for cid, by_signal in heads.items():
-            router = SignalRouter({signal: Fanout(consumers) for signal, consumers in by_signal.items()})
+            router = SignalRouter({signal: Fanout(consumers) for signal, consumers in by_signal.items()},
+                                  ClaimsSet(tuple(span_claims.get(cid, ()))))
             self.receivers.append(Node(Kind.RECEIVER, cid, self._create(Kind.RECEIVER, cid, by_signal, router, {})))
 
     def start_order(self) -> list[Node]:

@@ -16,10 +16,13 @@ Scanning
     For every span: its payload range, resource and scope rows, ids, kind, times, status code, `VALID` (partial
     success), event count: columns of `array.array`, no Python object per span. Spans matching `Claims`
     (claims.py: attribute key prefixes / keys, scope names, HTTP client attempts, event names) are also read into a
-    `ClaimedSpan` (attributes as Python values, status message, event times by name, chunk text); log records
+    `ClaimedSpan` (attributes as Python values, status message, event times by name, chunk text; on first use of
+    `index.claimed`, so the walk itself makes no Python object); log records
     whose event name matches into a `ClaimedLog`. Resource attributes and event attributes are decoded on demand
     (`index.resource_attributes(r)`, `index.event_attributes(row, j)`). `TraceIndex.concat(indexes)` is the index
-    of the concatenated bytes (a protobuf merge), without scanning again.
+    of the concatenated bytes (a protobuf merge), without scanning again. `scan_traces(buf, ClaimsSet(members))`
+    scans once with the members' union and keeps each member's claim bits per claimed row: `index.for_claims(m)`
+    is then the index a scan with member m alone gives, without scanning again (claims.py, `Batch.index`).
 
 Writers (native output decodes to exactly what the reference's upb edit gives)
     `by_trace(index) -> list[TracePart]`: one ExportTraceServiceRequest per trace id (first-appearance order), each
@@ -49,6 +52,7 @@ from processor.wire.claims import (
     CLAIM_SCOPE,
     NO_CLAIMS,
     Claims,
+    ClaimsSet,
 )
 from processor.wire.index import (
     HAS_PARENT,
@@ -112,7 +116,7 @@ def split(index: TraceIndex, rows, limit: int) -> list[tuple[bytes, int]]:
 __all__ = [
     "CLAIM_EVENT", "CLAIM_HTTP_CLIENT", "CLAIM_KEY", "CLAIM_LOG_EVENT", "CLAIM_SCOPE", "HAS_PARENT", "HAS_SPAN_ID",
     "HAS_TRACE_ID", "IMPLEMENTATION", "NO_CLAIMS", "SUMMARY_COUNT", "SUMMARY_KEYS", "VALID", "WHY", "ClaimedLog",
-    "ClaimedSpan", "Claims", "LogIndex", "Redacted", "RedactRule", "TraceIndex", "TracePart", "WireError",
+    "ClaimedSpan", "Claims", "ClaimsSet", "LogIndex", "Redacted", "RedactRule", "TraceIndex", "TracePart", "WireError",
     "add_attributes", "by_trace", "drop_attributes", "drop_logs", "drop_spans", "native_backend", "reference_backend",
     "scan_logs", "scan_traces", "select_spans", "split",
 ]

@@ -121,10 +121,13 @@ cdef object event_text(const uint8_t* p, const uint8_t* end, const Rules* rules)
     return None
 
 
-cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rules* rules):
-    cdef const uint8_t* span = base + row.start
+cdef object read_claimed_span(const uint8_t* base, uint64_t start, uint64_t stop, uint8_t claim, const Rules* rules):
+    """The ClaimedSpan of the span payload [start, stop) of bytes the walk has validated."""
+    cdef const uint8_t* span = base + start
     cdef const uint8_t* p = span
-    cdef const uint8_t* end = base + row.end
+    cdef const uint8_t* end = base + stop
+    cdef const uint8_t* name = p
+    cdef size_t name_n = 0
     cdef const uint8_t* q
     cdef const uint8_t* e
     cdef const uint8_t* ev_name
@@ -152,6 +155,8 @@ cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rul
             if tag == (9 << 3 | WT_LEN):
                 check(rd_len(&p, end, &q, &n))
                 kv_into(q, q + n, attributes, True)
+            elif tag == (5 << 3 | WT_LEN):  # repeated: the last one, as the walk and upb read it
+                check(rd_len(&p, end, &name, &name_n))
             elif tag == (11 << 3 | WT_LEN):
                 check(rd_len(&p, end, &q, &n))
                 e = q + n
@@ -203,7 +208,7 @@ cdef object read_claimed_span(const uint8_t* base, const SpanRow* row, const Rul
     finally:
         grow_free(&events)
         grow_free(&text_times)
-    return ClaimedSpan(row.claim, py_str(row.name, row.name_n), attributes, py_str(message, message_n), times,
+    return ClaimedSpan(claim, py_str(name, name_n), attributes, py_str(message, message_n), times,
                        positions, starts, ends, texts, text_time_array)
 
 

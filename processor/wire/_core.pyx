@@ -10,7 +10,7 @@ from cpython cimport array as carray
 import array
 
 from processor.wire.claims import (CLAIM_EVENT, CLAIM_HTTP_CLIENT, CLAIM_KEY, CLAIM_LOG_EVENT, CLAIM_SCOPE,
-                                   HTTP_METHODS, NO_CLAIMS)
+                                   HTTP_METHODS, MAX_MEMBERS, NO_CLAIMS, ClaimsSet)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue as _AnyValue
 
 from processor.wire.redact import SUMMARY_COUNT, SUMMARY_KEYS, Redacted
@@ -39,7 +39,8 @@ _codec = _sys.modules[__name__]
 
 if (C_CLAIM_KEY, C_CLAIM_SCOPE, C_CLAIM_HTTP_CLIENT, C_CLAIM_EVENT, C_CLAIM_LOG_EVENT) != (
         CLAIM_KEY, CLAIM_SCOPE, CLAIM_HTTP_CLIENT, CLAIM_EVENT, CLAIM_LOG_EVENT) or (
-        F_VALID, F_HAS_PARENT, F_HAS_TRACE_ID, F_HAS_SPAN_ID) != (VALID, HAS_PARENT, HAS_TRACE_ID, HAS_SPAN_ID):
+        F_VALID, F_HAS_PARENT, F_HAS_TRACE_ID, F_HAS_SPAN_ID) != (VALID, HAS_PARENT, HAS_TRACE_ID, HAS_SPAN_ID) or (
+        MAX_MEMBERS_C != MAX_MEMBERS):
     raise ImportError("processor.wire._core was built from another version of claims.py / index.py: reinstall")
 
 
@@ -52,6 +53,7 @@ cdef bytes as_bytes(buf):
 cdef void scan_init(Scan* S, const uint8_t* base, const Rules* rules, size_t row_size) noexcept nogil:
     S.base = base
     S.rules = rules
+    S.member_count = 0
     S.err_at = NULL
     grow_init(&S.rows, row_size)
     grow_init(&S.resources, sizeof(Entry))
@@ -102,19 +104,27 @@ cdef inline void put_id(char* out, const uint8_t* p, uint32_t n, uint32_t width)
 
 
 def scan_traces(buf, claims=NO_CLAIMS):
-    """The TraceIndex of an encoded ExportTraceServiceRequest; WireError when the bytes are not one."""
+    """The TraceIndex of an encoded ExportTraceServiceRequest; WireError when the bytes are not one. `claims`: a
+    Claims, or a ClaimsSet (scanned with its union; each member's bits kept per claimed row)."""
     cdef bytes data = as_bytes(buf)
     cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(data)
     cdef const uint8_t* stop = base + PyBytes_GET_SIZE(data)
-    cdef _CompiledClaims compiled = compile_claims(claims)
+    claims_set = claims if isinstance(claims, ClaimsSet) else None
+    cdef _CompiledClaims compiled = compile_claims(claims if claims_set is None else claims_set.union)
+    cdef _CompiledClaims member
+    cdef list members = [] if claims_set is None else [compile_claims(c) for c in claims_set.members]
     cdef Scan S
-    cdef int rc
+    cdef int rc, m
     cdef Py_ssize_t i, n
     cdef SpanRow* rows
     cdef SpanRow* row
     cdef char* ids
     cdef uint8_t flags
     scan_init(&S, base, &compiled.rules, sizeof(SpanRow))
+    for m in range(len(members)):
+        member = members[m]
+        S.members[m] = &member.rules
+    S.member_count = len(members)
     try:
         with nogil:
             rc = walk_request(&S, base, stop, False)
@@ -130,16 +140,41 @@ def scan_traces(buf, claims=NO_CLAIMS):
         ids = PyBytes_AS_STRING(id_bytes)
         fill_span_columns(rows, n, columns, ids)
         claimed_rows = array.array("I")
-        claimed = []
+        member_claims = [array.array("B") for _ in members]
         for i in range(n):
             row = rows + i
             if row.claim:
                 claimed_rows.append(i)
-                claimed.append(read_claimed_span(base, row, &compiled.rules))
-        return TraceIndex(codec=_codec, buf=data, ids=id_bytes, claimed=claimed, claimed_rows=claimed_rows,
-                          **columns, **entry_columns(&S, "span"))
+                for m in range(S.member_count):
+                    member_claims[m].append(row.member_claim[m])
+        sets = {} if claims_set is None else {"claims_set": claims_set, "member_claims": tuple(member_claims)}
+        # Claimed spans are read into Python objects when first asked for (`index.claimed`), by whoever reads them:
+        # the receiver's thread only walks (without the GIL), and a scan nobody reads costs only the claim checks.
+        return TraceIndex(codec=_codec, buf=data, ids=id_bytes, claimed=(read_claimed, compiled),
+                          claimed_rows=claimed_rows, **columns, **entry_columns(&S, "span"), **sets)
     finally:
         scan_free(&S)
+
+
+def read_claimed(_CompiledClaims compiled, index):
+    """The ClaimedSpan of each of `index.claimed_rows`, read with the rules it was scanned with."""
+    cdef bytes data = index.buf
+    cdef const uint8_t* base = <const uint8_t*>PyBytes_AS_STRING(data)
+    cdef carray.array starts = index.span_start, ends = index.span_end, claim = index.claim
+    cdef carray.array rows = index.claimed_rows
+    cdef Py_ssize_t i, row, size = PyBytes_GET_SIZE(data), count = len(rows), n = len(starts)
+    cdef list out = []
+    if len(ends) != n or len(claim) != n:
+        raise ValueError("the index's columns differ in length")
+    for i in range(count):
+        row = rows.data.as_uints[i]
+        if row >= n:
+            raise ValueError("a claimed row past the index's rows")
+        if starts.data.as_ulonglongs[row] > ends.data.as_ulonglongs[row] or ends.data.as_ulonglongs[row] > <uint64_t>size:
+            raise WireError("span offsets past the end of the buffer: the index is not this buffer's")
+        out.append(read_claimed_span(base, starts.data.as_ulonglongs[row], ends.data.as_ulonglongs[row],
+                                     claim.data.as_uchars[row], &compiled.rules))
+    return out
 
 
 cdef void fill_span_columns(SpanRow* rows, Py_ssize_t n, dict columns, char* ids) except *:

@@ -2,6 +2,7 @@
 
 cdef enum:
     MAX_TEXT_KEYS = 16
+    MAX_MEMBERS_C = 8  # claims.MAX_MEMBERS (checked at import)
     # claims.CLAIM_* and index flag bits, as C constants (checked against the Python ones at import)
     C_CLAIM_KEY = 1
     C_CLAIM_SCOPE = 2

@@ -21,6 +21,8 @@ cdef struct SpanRow:
     uint64_t t1
     uint32_t events
     uint8_t claim
+    # a ClaimsSet scan: each member's own bits (rows the union claims only)
+    uint8_t member_claim[MAX_MEMBERS_C]
 
 cdef struct LogRow:
     uint64_t start
@@ -46,6 +48,9 @@ cdef struct Entry:
 cdef struct Scan:
     const uint8_t* base
     const Rules* rules
+    # a ClaimsSet scan: `rules` is the union, these the members' (checked only where the union matched)
+    const Rules* members[MAX_MEMBERS_C]
+    int member_count
     Grow rows
     Grow resources
     Grow scopes
@@ -391,6 +396,7 @@ cdef int walk_span(Scan* S, const uint8_t* p, const uint8_t* end, int depth, Spa
     cdef int rc
     cdef ValTrack track
     cdef const Rules* rules = S.rules
+    cdef int m
     cdef bint check_keys = rules.key_prefixes.count > 0 or rules.keys.count > 0
     cdef bint check_events = rules.event_names.count > 0
     while p < end:
@@ -422,6 +428,9 @@ cdef int walk_span(Scan* S, const uint8_t* p, const uint8_t* end, int depth, Spa
                 rc = walk_attribute(S, &p, end, depth, &key, &key_n, &track)
                 if rc == 0 and check_keys and key_claimed(rules, key, key_n):
                     row.claim |= C_CLAIM_KEY
+                    for m in range(S.member_count):
+                        if key_claimed(S.members[m], key, key_n):
+                            row.member_claim[m] |= C_CLAIM_KEY
             elif tag == (11 << 3 | WT_LEN):
                 rc = rd_len(&p, end, &q, &n)
                 if rc == 0:
@@ -429,6 +438,9 @@ cdef int walk_span(Scan* S, const uint8_t* p, const uint8_t* end, int depth, Spa
                 row.events += 1
                 if rc == 0 and check_events and list_index(&rules.event_names, key, key_n) >= 0:
                     row.claim |= C_CLAIM_EVENT
+                    for m in range(S.member_count):
+                        if list_index(&S.members[m].event_names, key, key_n) >= 0:
+                            row.member_claim[m] |= C_CLAIM_EVENT
             elif tag == (13 << 3 | WT_LEN):
                 rc = rd_len(&p, end, &q, &n)
                 if rc == 0:
@@ -449,6 +461,9 @@ cdef int walk_span(Scan* S, const uint8_t* p, const uint8_t* end, int depth, Spa
     if (rules.http_client and row.kind == SPAN_KIND_CLIENT and row.parent_n
             and http_attempt_name(rules, row.name, row.name_n)):
         row.claim |= C_CLAIM_HTTP_CLIENT
+        for m in range(S.member_count):
+            if S.members[m].http_client:
+                row.member_claim[m] |= C_CLAIM_HTTP_CLIENT
     return 0
 
 
@@ -463,6 +478,7 @@ cdef int walk_scope_spans(Scan* S, const uint8_t* p, const uint8_t* end, int dep
     cdef size_t scope = S.scopes.count - 1
     cdef size_t first_row = S.rows.count
     cdef size_t i
+    cdef int m
     if entry == NULL:
         return E_NOMEM
     entry.start = p - S.base
@@ -504,6 +520,10 @@ cdef int walk_scope_spans(Scan* S, const uint8_t* p, const uint8_t* end, int dep
         if scope_claimed(S.rules, entry.name, entry.name_n):
             for i in range(first_row, S.rows.count):
                 (<SpanRow*>S.rows.data)[i].claim |= C_CLAIM_SCOPE
+            for m in range(S.member_count):
+                if scope_claimed(S.members[m], entry.name, entry.name_n):
+                    for i in range(first_row, S.rows.count):
+                        (<SpanRow*>S.rows.data)[i].member_claim[m] |= C_CLAIM_SCOPE
     return 0
 
 

@@ -9,7 +9,7 @@ HTTP attempt without looking again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 #: A span attribute key starts with one of `Claims.key_prefixes` or is one of `Claims.keys`.
 CLAIM_KEY = 1
@@ -72,3 +72,53 @@ class Claims:
 
 #: Nothing claimed: the cheapest scan, for bytes whose spans need only ids and offsets (e.g. after a writer).
 NO_CLAIMS = Claims()
+
+
+#: The most claims one scan answers for separately (a byte per member and claimed row in the native scan).
+MAX_MEMBERS = 8
+
+
+def reads_text(claims: Claims) -> bool:
+    """Whether a scan with `claims` reads the text of chunk events (both rules are needed for any)."""
+    return bool(claims.text_event_names and claims.text_keys)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsSet:
+    """The claims a pipeline's components ask of each batch of bytes, known when the pipeline is built: the
+    receiver scans once with their `union`, and the index records which members claimed each claimed row, so that
+    it answers `Batch.index(member)` as a scan with that member alone would, without scanning again.
+
+    Members are deduplicated and NO_CLAIMS is left out (any index answers it). A member that reads chunk text with
+    rules other than the first such member's is left out too, as are members past MAX_MEMBERS: a claimed span's
+    texts are read once, by the union's rules, and must be what the member's own scan would read; a claims left
+    out is scanned for on its own when asked, as any unregistered claims."""
+
+    members: tuple[Claims, ...] = ()
+    #: What the receiver scans with: every member's rules, and the chunk text rules of the member that reads text.
+    union: Claims = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        kept: list[Claims] = []
+        text_rules: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        for claims in dict.fromkeys(self.members):
+            if claims == NO_CLAIMS or len(kept) == MAX_MEMBERS:
+                continue
+            if reads_text(claims):
+                rules = (claims.text_event_names, claims.text_keys)
+                if text_rules != ((), ()) and rules != text_rules:
+                    continue
+                text_rules = rules
+            kept.append(claims)
+        union = NO_CLAIMS
+        for claims in kept:
+            union = union.union(replace(claims, text_event_names=(), text_keys=()))
+        object.__setattr__(self, "members", tuple(kept))
+        object.__setattr__(self, "union", replace(union, text_event_names=text_rules[0], text_keys=text_rules[1]))
+
+    def __bool__(self) -> bool:
+        return bool(self.members)
+
+
+#: No component asks for claims: the receiver scans with NO_CLAIMS.
+NO_MEMBERS = ClaimsSet()

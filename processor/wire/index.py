@@ -7,9 +7,13 @@ and length). Nothing here decodes a span that no rule claimed.
 
 from __future__ import annotations
 
+import copy
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from processor.wire.claims import Claims, ClaimsSet, reads_text
 
 #: `flags` column bits. VALID: a span's trace id is 16 bytes and its span id 8, neither all zero, and its parent
 #: empty or 8 bytes; a log record's trace id empty or 16 bytes and its span id empty or 8 (OTLP partial success).
@@ -64,6 +68,13 @@ class ClaimedSpan:
     def event_count(self) -> int:
         return len(self.event_start)
 
+    def narrowed(self, rules: int, claims: Claims) -> ClaimedSpan:
+        """This reading (by a ClaimsSet's union) as a scan with its member `claims` alone reads it: `rules` are the
+        member's bits; texts only when the member reads text (then by the same rules as the union: ClaimsSet)."""
+        texts, times = (self.texts, self.text_times) if reads_text(claims) else ([], array("Q"))
+        return ClaimedSpan(rules, self.name, self.attributes, self.status_message, self.event_times,
+                           self.event_positions, self.event_start, self.event_end, texts, times)
+
 
 @dataclass(slots=True, eq=False)
 class ClaimedLog:
@@ -94,7 +105,9 @@ class _Index:
     _ENTRY_COLUMNS = {"resource_start": "offset", "resource_end": "offset", "scope_start": "offset",
                       "scope_end": "offset", "scope_resource": "resource"}
 
-    def __init__(self, *, codec: Any, buf: bytes, ids: bytes, claimed: list, scope_names: list[str],
+    def __init__(self, *, codec: Any, buf: bytes, ids: bytes, claimed: list | tuple[Callable[[Any, Any], list], Any],
+                 scope_names: list[str],
+                 claims_set: ClaimsSet | None = None, member_claims: tuple[array, ...] = (),
                  **columns: array) -> None:
         #: The backend module that built this index (lazy reads go back to it).
         self.codec = codec
@@ -102,10 +115,17 @@ class _Index:
         self.buf = buf
         #: Fixed-width ids per row (see SPAN_IDS / LOG_IDS); a wrong-length id is stored as zeros.
         self.ids = ids
-        #: Claimed rows' readings, aligned with `claimed_rows`.
-        self.claimed = claimed
+        # Claimed rows' readings (`claimed`), or how to read them when first asked for: (read, arg), called as
+        # read(arg, self).
+        self._claimed, self._read_claimed = (claimed, None) if isinstance(claimed, list) else (None, claimed)
         #: Each ScopeSpans / ScopeLogs entry's scope name.
         self.scope_names = scope_names
+        #: Scanned with `claims_set.union`: `member_claims[m]` ('B', aligned with `claimed_rows`) holds the CLAIM_*
+        #: bits that member m's rules alone give each claimed row (see `for_claims`). None for a scan with one Claims.
+        self.claims_set = claims_set
+        self.member_claims = member_claims
+        if claims_set is not None and len(member_claims) != len(claims_set.members):
+            raise ValueError("an index of a ClaimsSet holds one claim column per member")
         for name in (*self._ROW_COLUMNS, *self._ENTRY_COLUMNS, "claimed_rows"):
             setattr(self, name, columns.pop(name))
         if columns:
@@ -130,6 +150,14 @@ class _Index:
     def invalid_rows(self) -> list[int]:
         """Rows whose ids make them unusable (partial success drops them)."""
         return [row for row, flags in enumerate(self.flags) if not flags & VALID]
+
+    @property
+    def claimed(self) -> list:
+        """The ClaimedSpan / ClaimedLog of each of `claimed_rows`, in order (read on first use; do not modify)."""
+        if self._claimed is None:
+            read, arg = self._read_claimed
+            self._claimed = read(arg, self)
+        return self._claimed
 
     def claimed_at(self, row: int) -> Any | None:
         """The ClaimedSpan / ClaimedLog of `row`, or None when no rule claimed it."""
@@ -168,9 +196,59 @@ class _Index:
             bases["resource"] += part.resource_count
             bases["scope"] += part.scope_count
         joined = {name: _joined(pieces) for name, pieces in columns.items()}
+        claims_set = parts[0].claims_set
+        if any(part.claims_set != claims_set for part in parts):
+            claims_set = None  # each part still answers for the union; its members are scanned for when asked
+        members = () if claims_set is None else tuple(
+            _joined([part.member_claims[m] for part in parts]) for m in range(len(claims_set.members)))
+        first = parts[0]._read_claimed
+        unread = first is not None and all(part._claimed is None and part._read_claimed is not None
+                                           and part._read_claimed[0] is first[0] and part._read_claimed[1] is first[1]
+                                           for part in parts)
+        # Read with the same rules from the joined bytes and columns, when none was read yet: no reading now.
+        claimed = first if unread else [c for part in parts for c in part.claimed]
         return cls(codec=codec, buf=b"".join(part.buf for part in parts), ids=b"".join(part.ids for part in parts),
-                   claimed=[c for part in parts for c in part.claimed],
-                   scope_names=[n for part in parts for n in part.scope_names], **joined)
+                   claimed=claimed,
+                   scope_names=[n for part in parts for n in part.scope_names], claims_set=claims_set,
+                   member_claims=members, **joined)
+
+    def for_claims(self, claims: Claims) -> _Index | None:
+        """The index a scan of these bytes with `claims` alone would give, when `claims` is a member of the
+        ClaimsSet this index was scanned with (None otherwise): the same row columns, except that `claim`,
+        `claimed_rows` and `claimed` hold only what that member claims, with its bits. Costs no scan: a copy of the
+        claim column and a narrowed reading of each row the member claims; this index itself when the member
+        claims every claimed row with the union's bits."""
+        if self.claims_set is None:
+            return None
+        try:
+            member = self.claims_set.members.index(claims)
+        except ValueError:
+            return None
+        bits = self.member_claims[member]
+        same_texts = reads_text(claims) == reads_text(self.claims_set.union)
+        claim = self.claim
+        if same_texts and bits == array("B", [claim[row] for row in self.claimed_rows]):
+            return self
+        view = copy.copy(self)
+        view.claims_set, view.member_claims, view._claimed_at = None, (), None
+        view.claim = column = array("B", bytes(len(self)))
+        view.claimed_rows, positions = array("I"), array("I")
+        for position, rules in enumerate(bits):
+            if rules:
+                row = self.claimed_rows[position]
+                column[row] = rules
+                view.claimed_rows.append(row)
+                positions.append(position)
+        view._claimed, view._read_claimed = None, (_narrowed, (self, claims, positions))
+        return view
+
+
+def _narrowed(of: tuple[_Index, Claims, array], view: _Index) -> list:
+    """A view's readings (`for_claims`): its rows' readings in the index it narrows, with the view's bits."""
+    index, claims, positions = of
+    claimed, claim = index.claimed, view.claim
+    return [claimed[position].narrowed(claim[row], claims) for position, row in zip(positions, view.claimed_rows,
+                                                                                     strict=True)]
 
 
 def _joined(pieces: list[array]) -> array:

@@ -33,6 +33,7 @@ from processor.wire.claims import (
     HTTP_METHODS,
     NO_CLAIMS,
     Claims,
+    ClaimsSet,
 )
 from processor.wire.index import (
     HAS_PARENT,
@@ -107,7 +108,14 @@ _SPAN_COLUMNS = (("span_start", "Q"), ("span_end", "Q"), ("span_resource", "I"),
                  ("event_count", "I"))
 
 
-def scan_traces(buf: bytes, claims: Claims = NO_CLAIMS) -> TraceIndex:
+def scan_traces(buf: bytes, claims: Claims | ClaimsSet = NO_CLAIMS) -> TraceIndex:
+    claims_set = claims if isinstance(claims, ClaimsSet) else None
+    if claims_set is not None:
+        claims = claims_set.union
+        # Each member's bits come from its own rules, checked on the rows the union claims (no other row has any).
+        members = [(member, _span_claimer(member) if _claims_spans(member) else None)
+                   for member in claims_set.members]
+        member_claims: tuple[array, ...] = tuple(array("B") for _ in members)
     data = bytes(buf)
     request = _decode(ExportTraceServiceRequest, data)
     tables = _Tables()
@@ -157,9 +165,16 @@ def scan_traces(buf: bytes, claims: Claims = NO_CLAIMS) -> TraceIndex:
                         start, end = span_ranges[position]
                         claimed_rows.append(row + position)
                         claimed.append(LazyClaimedSpan(claim, spans[position], data, start, end, claims))
+                        if claims_set is not None:
+                            for (member, member_claim), column in zip(members, member_claims, strict=True):
+                                column.append(
+                                    (CLAIM_SCOPE if _scope_claimed(scope_name, member) else 0)
+                                    | (member_claim(spans[position], data, start, end, events[position])
+                                       if member_claim is not None else 0))
             row += count
+    sets = {} if claims_set is None else {"claims_set": claims_set, "member_claims": member_claims}
     return TraceIndex(codec=_codec(), buf=data, ids=b"".join(ids), claimed=claimed, claimed_rows=claimed_rows,
-                      **cols, **tables.columns())
+                      **cols, **tables.columns(), **sets)
 
 
 def _claims_spans(claims: Claims) -> bool:

@@ -13,7 +13,7 @@ from array import array
 from typing import Any
 
 from processor.model.otlp_attrs import to_python
-from processor.wire.claims import Claims
+from processor.wire.claims import Claims, reads_text
 from processor.wire.index import ClaimedSpan
 
 _WIRE_LEN = 2
@@ -97,6 +97,14 @@ class LazyClaimedSpan(ClaimedSpan):
         self._attributes: dict[str, Any] | None = None
         self._events: tuple[dict[str, array], dict[str, array], list[str], array] | None = None
         self._ranges: tuple[array, array] | None = None
+
+    def narrowed(self, rules: int, claims: Claims) -> ClaimedSpan:
+        """As ClaimedSpan.narrowed: the same span read with `claims`; what is read already is shared."""
+        out = LazyClaimedSpan(rules, self._span, self._data, self._start, self._end, claims)
+        out._attributes, out._ranges = self._attributes, self._ranges
+        if reads_text(claims) == reads_text(self._claims):
+            out._events = self._events
+        return out
 
     @property
     def attributes(self) -> dict[str, Any]:

@@ -26,15 +26,16 @@ _VALUES = {"tokenstream.ttft_s": 0.5, "gen_ai.system": "shadowed", "tokenstream.
 
 
 # Loaded by main(): the sanitizer build of the extension needs atheris' libFuzzer in the process first (LD_PRELOAD).
-wire = generate = NATIVE = REFERENCE = contents = canonical = RULES = None
+wire = generate = NATIVE = REFERENCE = contents = canonical = RULES = answers = None
 
 
 def _load() -> None:
-    global wire, generate, NATIVE, REFERENCE, contents, canonical, RULES
+    global wire, generate, NATIVE, REFERENCE, contents, canonical, RULES, answers
     with atheris.instrument_imports(include=["processor.wire"]):
         from processor import wire
     from tests.wire import generate
     from tests.wire.conftest import NATIVE, REFERENCE, contents
+    from tests.wire.test_claims_set import answers
     from tests.wire.test_writers import RULES, canonical
 
 
@@ -51,6 +52,9 @@ def check_scan(data: bytes, logs: bool) -> tuple:
     assert (native is None) == (reference is None), "one backend refused what the other accepted"
     if native is not None:
         assert contents(native) == contents(reference), "the indexes differ"
+        if not logs:  # one scan for several claims: each member's bits and answer
+            assert answers(NATIVE.scan_traces(data, generate.CLAIMS_SET)) == answers(
+                REFERENCE.scan_traces(data, generate.CLAIMS_SET)), "the ClaimsSet answers differ"
     return native, reference
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from processor.wire import Claims
+from processor.wire import Claims, ClaimsSet
 
 KEYS = ("gen_ai.system", "gen_ai.request.model", "llm.usage.total_tokens", "ai.model.id", "openinference.span.kind",
         "http.response.status_code", "http.status_code", "db.system", "service.name", "event.name", "",
@@ -35,6 +35,15 @@ CLAIMS = Claims(key_prefixes=("gen_ai.", "llm.", "ai.", "openinference."), keys=
                 event_names=("feedback",), text_event_names=("gen_ai.content.completion.chunk", "gen_ai.chunk"),
                 text_keys=("gen_ai.chunk.text", "token", "k"), log_event_prefixes=("gen_ai.",),
                 log_event_names=("feedback",))
+
+#: CLAIMS's rules split as components split theirs (stream: LLM keys, HTTP attempts and chunk text; feedback: an
+#: event name), with overlaps, so that a span is claimed by several members with different bits.
+LLM_CLAIMS = Claims(key_prefixes=("gen_ai.", "llm."), http_client=True, text_event_names=CLAIMS.text_event_names,
+             text_keys=CLAIMS.text_keys)
+FEEDBACK_CLAIMS = Claims(event_names=("feedback",))
+SCOPE_CLAIMS = Claims(scope_names=("langchain.chat",), scope_prefixes=("opentelemetry.",), keys=("secret.key",))
+KEY_CLAIMS = Claims(key_prefixes=("ai.", "openinference.", "gen_ai."), event_names=("feedback", "exception"))
+CLAIMS_SET = ClaimsSet((LLM_CLAIMS, FEEDBACK_CLAIMS, SCOPE_CLAIMS, KEY_CLAIMS))
 
 _UNKNOWN_NUMBERS = (17, 18, 50, 99, 1000, 536870911)
 _VARINT_TYPES = {F.TYPE_INT32, F.TYPE_INT64, F.TYPE_UINT32, F.TYPE_UINT64, F.TYPE_BOOL, F.TYPE_ENUM}

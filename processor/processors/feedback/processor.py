@@ -33,6 +33,8 @@ class FeedbackProcessor(ComponentBase):
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.next = next_consumer
         self.reader = FeedbackReader(config)
+        #: Spans with a feedback event (component.Claiming): the receiver's one scan claims them.
+        self.span_claims = (self.reader.span_claims,)
         self.slow_ttft = config.slow_ttft
         self.clock = clock
         dropped = dropped_counter(settings.telemetry.registry)

@@ -52,6 +52,8 @@ FINAL_SLICE = 32
 class StreamProcessor:
     #: Enriches LLM spans, and adds stream records and anomalies to the batches it passes on.
     mutates_data = True
+    #: The spans it reads from a batch's index (component.Claiming): the receiver's one scan claims them.
+    span_claims = (CLAIMS,)
 
     def __init__(self, settings: CreateSettings, config: StreamConfig, next_consumer: Consumer, *,
                  conventions: list[Convention], read: Reader) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from processor.kafka import headers as h
 from processor.model import otlp_json
 from processor.model.batch import Signal
-from processor.wire import TraceIndex, WireError, scan_traces
+from processor.wire import NO_CLAIMS, ClaimsSet, TraceIndex, WireError, scan_traces
+from processor.wire.claims import NO_MEMBERS
 
 _BY_CONTENT_TYPE = {h.PROTOBUF: "otlp_proto", "application/protobuf": "otlp_proto", h.JSON: "otlp_json"}
 
@@ -33,8 +34,9 @@ def encoding_of(record_headers, default: str) -> str:
     return encoding
 
 
-def read(value: bytes | None, record_headers, default: str) -> TraceIndex:
-    """The record's request as protobuf bytes (`.buf`) with its index (`len()`: its spans)."""
+def read(value: bytes | None, record_headers, default: str, span_claims: ClaimsSet = NO_MEMBERS) -> TraceIndex:
+    """The record's request as protobuf bytes (`.buf`) with its index (`len()`: its spans), scanned with the
+    pipelines' claims."""
     if value is None:
         raise UndecodableRecord("the record has no value (a tombstone)")
     schema = h.header(record_headers, h.SCHEMA)
@@ -46,6 +48,6 @@ def read(value: bytes | None, record_headers, default: str) -> TraceIndex:
         except otlp_json.OtlpJsonError as exc:
             raise UndecodableRecord(str(exc)) from None
     try:
-        return scan_traces(value)
+        return scan_traces(value, span_claims or NO_CLAIMS)
     except WireError as exc:
         raise UndecodableRecord(f"not an OTLP protobuf ExportTraceServiceRequest: {exc}") from None

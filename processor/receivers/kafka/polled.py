@@ -19,6 +19,7 @@ from processor.model.batch import Batch, Signal
 from processor.receivers.kafka.decode import UndecodableRecord, read
 from processor.service.telemetry import shared_counter
 from processor.wire import TraceIndex
+from processor.wire.claims import NO_MEMBERS, ClaimsSet
 
 Records = dict[TopicPartition, list[ConsumerRecord]]
 
@@ -31,7 +32,8 @@ def undecodable_counter(registry: CollectorRegistry) -> Counter:
 
 class PolledBatch:
     def __init__(self, records: Records, generation: int, encoding: str,
-                 on_undecodable: Callable[[list[tuple[ConsumerRecord, UndecodableRecord]]], None]) -> None:
+                 on_undecodable: Callable[[list[tuple[ConsumerRecord, UndecodableRecord]]], None],
+                 span_claims: ClaimsSet = NO_MEMBERS) -> None:
         #: The group generation (see KafkaReceiver) the records were fetched in.
         self.generation = generation
         self.offsets = {tp: batch[-1].offset + 1 for tp, batch in records.items() if batch}
@@ -39,10 +41,12 @@ class PolledBatch:
         indexes: list[TraceIndex] = []
         self.span_count = 0
         bad: list[tuple[ConsumerRecord, UndecodableRecord]] = []
+        if wire.IMPLEMENTATION != "native":
+            span_claims = NO_MEMBERS  # decoded below: claimed spans would not be read from the index
         for batch in records.values():
             for record in batch:
                 try:
-                    index = read(record.value, record.headers, encoding)
+                    index = read(record.value, record.headers, encoding, span_claims)
                 except UndecodableRecord as exc:
                     bad.append((record, exc))
                     continue

@@ -24,6 +24,7 @@ from processor.kafka.client import check_login
 from processor.receivers.kafka.config import KafkaReceiverConfig
 from processor.receivers.kafka.polled import PolledBatch, Records, undecodable_counter
 from processor.receivers.kafka.rebalance import RevokeFlushes
+from processor.wire.claims import NO_MEMBERS, ClaimsSet
 
 _TRANSPORT = "kafka"
 _POLL_MS = 500
@@ -34,6 +35,8 @@ class KafkaReceiver(ComponentBase):
         self.id = settings.id
         self.config = config
         self.next = next_consumer
+        #: What the pipelines' processors read spans with (the graph's SignalRouter says): records are scanned with it.
+        self.span_claims: ClaimsSet = getattr(next_consumer, "span_claims", NO_MEMBERS)
         self.log: logging.Logger = settings.logger
         telemetry = settings.telemetry
         self.accepted = telemetry.receiver_accepted.labels(str(self.id), _TRANSPORT)
@@ -80,7 +83,7 @@ class KafkaReceiver(ComponentBase):
                 async with self._busy:
                     if generation == self.generation and not self._stopping:  # else the next owner reads them
                         await self._deliver(PolledBatch(records, generation, self.config.encoding,
-                                                        self._skip_undecodable))
+                                                        self._skip_undecodable, self.span_claims))
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep reading; aiokafka errors are mostly transient

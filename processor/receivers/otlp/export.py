@@ -30,6 +30,7 @@ from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.retry_delay import RetryDelay
 from processor.receivers.otlp.validate import drop_invalid
 from processor.service.fanout import SignalRouter, UnsupportedSignal
+from processor.wire.claims import NO_MEMBERS, ClaimsSet
 
 RESPONSE_TYPES: dict[Signal, type] = {
     Signal.TRACES: ExportTraceServiceResponse,
@@ -57,14 +58,15 @@ def request_items(batch: Batch) -> int:
                for rs in batch.request.resource_spans for ss in rs.scope_spans)
 
 
-def decode_protobuf(signal: Signal, body: bytes) -> Batch:
+def decode_protobuf(signal: Signal, body: bytes, span_claims: ClaimsSet = NO_MEMBERS) -> Batch:
     """A binary export request; a corrupt one (or one nested past protobuf's depth limit) is INVALID_ARGUMENT.
-    Spans stay bytes, read by the compiled wire core's index (processor.wire); logs and metrics are decoded, and so
-    are spans on the pure-Python path, where the reference index costs more than the upb decode it would save
+    Spans stay bytes, read by the compiled wire core's index (processor.wire), scanned once with `span_claims`
+    (the pipelines' processors': Batch.index answers each from it); logs and metrics are decoded, and so are spans
+    on the pure-Python path, where the reference index costs more than the upb decode it would save
     (bench/README.md)."""
     try:
         if signal is Signal.TRACES and wire.IMPLEMENTATION == "native":
-            return Batch.of_bytes(body, wire.scan_traces(body))
+            return Batch.of_bytes(body, wire.scan_traces(body, span_claims or wire.NO_CLAIMS))
         return Batch(signal, REQUEST_TYPES[signal].FromString(body))
     except (DecodeError, wire.WireError) as exc:
         raise Failure.invalid(f"body is not a valid protobuf {REQUEST_TYPES[signal].__name__}: {exc}") from None
@@ -75,7 +77,8 @@ class Decoder:
     """How a transport turns a body into a request, and how much memory that takes per body byte: the estimate a
     pipeline reserves (Refusing.reserve, memory_limiter) once the body has arrived and before it is decoded."""
 
-    decode: Callable[[Signal, bytes], Batch]
+    #: (signal, body, the claims the pipelines read spans with) -> batch
+    decode: Callable[[Signal, bytes, ClaimsSet], Batch]
     decoded_bytes_per_byte: float
 
     def estimate(self, body_size: int) -> int:
@@ -104,6 +107,8 @@ class ExportHandler:
         self.retry_delay = RetryDelay()
         self.log: logging.Logger = settings.logger
         self.next = next_consumer
+        #: What the pipelines' processors read spans with: each request is scanned once with all of it.
+        self.span_claims = next_consumer.span_claims
         t = settings.telemetry
         self._busy = t.receiver_refused_requests
         self._refused_connections = t.receiver_refused_connections
@@ -167,7 +172,7 @@ class ExportHandler:
         hold at most max_items items (413). Both are asked of the body's bytes, not of how they are decoded."""
         reservation = self._reserve(signal, transport, decoder.estimate(len(body)))
         try:
-            batch = decoder.decode(signal, body)
+            batch = decoder.decode(signal, body, self.span_claims)
         finally:
             if reservation is not None:
                 reservation.release()

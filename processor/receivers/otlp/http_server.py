@@ -19,6 +19,7 @@ from processor.receivers.otlp.export import PROTOBUF_DECODER, Decoder, ExportHan
 from processor.receivers.otlp.failure import Failure
 from processor.receivers.otlp.security import BearerAuth
 from processor.service.http import HttpServer
+from processor.wire.claims import ClaimsSet
 
 PATHS = {Signal.TRACES: "/v1/traces", Signal.LOGS: "/v1/logs", Signal.METRICS: "/v1/metrics"}
 _TRANSPORT = "http"
@@ -31,7 +32,7 @@ class Codec:
     encode: Callable[[Message], bytes]
 
 
-def _decode_json(signal: Signal, body: bytes) -> Batch:
+def _decode_json(signal: Signal, body: bytes, span_claims: ClaimsSet) -> Batch:  # decoded: no scan to claim for
     try:
         return Batch(signal, otlp_json.decode(signal, body))
     except otlp_json.OtlpJsonError as exc:

@@ -6,6 +6,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from bench import payloads
+from processor import wire
 from processor.config.validate import Problems, validate
 from processor.kafka import headers as h
 from processor.model import otlp_json
@@ -111,3 +113,19 @@ def test_a_poll_of_undecodable_records_only_has_no_spans():
                          lambda bad: None)
     assert (polled.record_count, polled.span_count) == (0, 0)
     assert polled.batch().request == ExportTraceServiceRequest()
+
+
+@pytest.mark.skipif(wire.IMPLEMENTATION != "native", reason="the pure-Python path decodes a poll (no index)")
+def test_a_poll_is_scanned_once_with_the_pipelines_claims():
+    """Each record scanned with the ClaimsSet; the joined index answers each member as a scan of the joined bytes."""
+    from processor.processors.stream.reading import CLAIMS
+
+    feedback = wire.Claims(event_names=("user.feedback",))
+    bodies = payloads.build("mixed", variants=3)
+    polled = PolledBatch({TopicPartition("raw", 0): _records("raw", 0, [(body, []) for body in bodies])}, 1,
+                         "otlp_proto", lambda bad: None, wire.ClaimsSet((CLAIMS, feedback)))
+    batch = polled.batch()
+    scanned = batch.index(CLAIMS)
+    assert scanned.claimed_rows and not batch.may_hold(feedback)
+    assert list(scanned.claimed_rows) == list(wire.scan_traces(b"".join(bodies), CLAIMS).claimed_rows)
+    assert scanned.claims_set is not None  # the poll's one index answers: CLAIMS was not scanned for
