@@ -17,12 +17,14 @@ COPY pyproject.toml README.md ./
 COPY proto ./proto
 COPY processor ./processor
 # The wheel is built here, against this stage's Python headers; pip's build isolation takes the build-system
-# requirements from the wheelhouse too. The installed package is checked to run its compiled core from / (in /src
+# requirements from the wheelhouse too. The installed package is checked to run its compiled modules from / (in /src
 # the source tree, which has no extension, would be imported instead). pip itself is left behind.
 RUN if [ -n "$WHEELS_ONLY" ]; then export PIP_NO_INDEX=1; fi \
  && /opt/tokenstream/bin/pip wheel --no-deps --wheel-dir /dist . \
  && /opt/tokenstream/bin/pip install /dist/tokenstream-*.whl \
- && (cd / && /opt/tokenstream/bin/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY') \
+ && (cd / && /opt/tokenstream/bin/python -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY' \
+      && /opt/tokenstream/bin/python -c 'from processor.kafka import route; assert route.IMPLEMENTATION == "native"' \
+      && /opt/tokenstream/bin/python -c 'from processor.stream import cadence_math as c; assert c.IMPLEMENTATION == "native"') \
  && /opt/tokenstream/bin/pip uninstall --yes pip setuptools \
  && find /opt/tokenstream -name '__pycache__' -prune -exec rm -rf {} +
 
