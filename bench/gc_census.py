@@ -16,32 +16,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
-import signal
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from bench import kafka_check
 from bench.drive import drive
+from bench.probe_ask import ask
 from bench.targets import Target
 from bench.throughput import Workload
 
 PROBE = Path(__file__).parent / "gc_probe"
 
-
-def _census(pid: int, out: Path, lines: int) -> dict:
-    """Ask the probe for a census and wait for it (a census of a few 100k objects takes a while)."""
-    os.kill(pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        written = out.read_text().splitlines() if out.exists() else []
-        if len(written) > lines:
-            return json.loads(written[lines])
-        time.sleep(0.05)
-    raise TimeoutError("the GC probe wrote no census")
 
 
 def report(start: dict, middle: dict, end: dict, top: int) -> str:
@@ -74,14 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         with Target("default", Path(tmp), brokers=broker.bootstrap, run_id=f"gc{os.getpid()}", env=env) as target:
             pid, serial = target.proc.pid, itertools.count()  # every request with trace ids of its own
             asyncio.run(drive(target.port, workload.fresh, 2, args.concurrency, serial=serial))
-            start = _census(pid, out, 0)
+            start = ask(pid, out, 0)
             middle: list[dict] = []
-            timer = threading.Timer(args.seconds / 2, lambda: middle.append(_census(pid, out, 1)))
+            timer = threading.Timer(args.seconds / 2, lambda: middle.append(ask(pid, out, 1)))
             timer.start()
             result = asyncio.run(drive(target.port, workload.fresh, args.seconds, args.concurrency, args.rate,
                                  serial))
             timer.join()
-            end = _census(pid, out, 2)
+            end = ask(pid, out, 2)
     spans = workload.total(workload.spans, result["by_body"])
     print(f"{args.workload}: {spans / result['elapsed']:.0f} spans/s for {result['elapsed']:.1f} s "
           f"(census pauses included)")

@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None, help="write cProfile stats of the measured part here")
     args = parser.parse_args(argv)
     profile = cProfile.Profile() if args.profile else None
-    with kafka_check.broker() as bootstrap:
-        records, cpu, collecting = asyncio.run(run(bootstrap, args.seconds, args.concurrency, args.partitions, profile))
+    with kafka_check.broker() as broker:
+        records, cpu, collecting = asyncio.run(run(broker.bootstrap, args.seconds, args.concurrency, args.partitions,
+                                                   profile))
     if profile is not None:
         profile.dump_stats(args.profile)
     print(f"{records} records acknowledged, {cpu:.2f} s CPU: {cpu / records * 1e6:.2f} µs CPU per record "

@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import signal
 import tempfile
-import time
 from pathlib import Path
 
 from bench import kafka_check, latency
 from bench.drive import drive
+from bench.probe_ask import ask
 from bench.targets import Target
 from bench.throughput import Workload, cpu_seconds
 
@@ -41,16 +40,6 @@ WRAP = ",".join((
     "processor.model.batch:Batch.index",
 ))
 
-
-def _dump(pid: int, out: Path, lines: int) -> dict:
-    os.kill(pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        written = out.read_text().splitlines() if out.exists() else []
-        if len(written) > lines:
-            return json.loads(written[lines])
-        time.sleep(0.05)
-    raise TimeoutError("the turn probe wrote nothing")
 
 
 def report(found: dict) -> str:
@@ -79,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrap", default=WRAP)
     args = parser.parse_args(argv)
     workload = Workload(args.workload)
-    with kafka_check.broker() as brokers, tempfile.TemporaryDirectory() as tmp:
+    with kafka_check.broker() as broker, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "turn_probe.jsonl"
         env = {"TURN_PROBE_OUT": str(out), "TURN_PROBE_WRAP": args.wrap, "PYTHONPATH": os.pathsep.join(filter(None, [
             str(PROBE), os.environ.get("PYTHONPATH")]))}
-        with Target("default", Path(tmp), brokers=brokers, run_id=f"turns{os.getpid()}", env=env) as target:
+        with Target("default", Path(tmp), brokers=broker.bootstrap, run_id=f"turns{os.getpid()}", env=env) as target:
             pid, serial = target.proc.pid, itertools.count()
             asyncio.run(drive(target.port, workload.fresh, 7, args.concurrency, args.rate, serial))
             os.kill(pid, signal.SIGUSR2)
@@ -91,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(drive(target.port, workload.fresh, args.seconds, args.concurrency, args.rate,
                                        serial))
             after, cpu = latency.scrape(target.telemetry_port), cpu_seconds([pid]) - cpu
-            found = _dump(pid, out, 0)
+            found = ask(pid, out, 0)
     spans = workload.total(workload.spans, result["by_body"])
     print(f"{args.workload}: {result['acked'] / result['elapsed']:.1f} requests/s, {spans / cpu:.0f} spans/cpu-s "
           f"(probe included), receipt-to-ack p50 {latency.quantile(0.5, before, after):.1f} ms, "
