@@ -97,7 +97,11 @@ class StreamProcessor:
         await self._flush.stop()  # traces it had popped arrive first
         await self._finished()
         self.store.emitter = None
-        await self._emit(self._take_due() + self.store.pop_all())
+        try:
+            await self._emit(self._take_due() + self.store.pop_all())
+        except asyncio.CancelledError:  # the shutdown's deadline: what was refused or still on its way is counted
+            self._resend.give_up()
+            raise
         await self._resend.drain()  # what downstream refused, until taken (or the shutdown's deadline)
 
     async def consume(self, batch: Batch) -> None:
@@ -283,6 +287,9 @@ class StreamProcessor:
             await self.next.consume(batch)
         except Exception as exc:  # no caller to retry them: sent again from here
             self._resend.add(derived, exc)
+        except asyncio.CancelledError:
+            self._resend.hold(derived)
+            raise
 
 
 _CLOCK_SLACK_NS = 1_000_000

@@ -70,6 +70,11 @@ class Resender:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"{self.name}.resend")
 
+    def hold(self, derived: Derived) -> None:
+        """Records whose send was cancelled (shutdown cut short): given up with the others by `give_up`."""
+        if derived:
+            self._pending.append(derived)
+
     async def _run(self) -> None:
         delay = FIRST_DELAY
         while self._pending:
@@ -96,10 +101,11 @@ class Resender:
                                                                                name=f"{self.name}.resend")
                 await asyncio.shield(task)
         except asyncio.CancelledError:
-            self._give_up()
+            self.give_up()
             raise
 
-    def _give_up(self) -> None:
+    def give_up(self) -> None:
+        """Count and log every record still held as lost (a cancelled send's may have been taken after all)."""
         if self._task is not None:
             self._task.cancel()
         pending, self._pending = list(self._pending), deque()

@@ -27,10 +27,13 @@ class Refusing(SinkConsumer):
         self.times = times
         self.error = RetryableError("kafka exporter is shutting down")
         self.refused = 0
+        self.resent = asyncio.Event()  # set on the second refusal
 
     async def consume(self, batch: Batch) -> None:
         if batch.streams and self.refused < self.times:
             self.refused += 1
+            if self.refused == 2:
+                self.resent.set()
             raise self.error
         await super().consume(batch)
 
@@ -77,11 +80,16 @@ async def test_records_riding_on_a_refused_span_batch_are_sent_again():
 
 async def test_records_still_refused_when_shutdown_runs_out_of_time_are_counted_as_lost():
     telemetry = SelfTelemetry()
-    stream = _stream(Refusing(times=10**9), telemetry, wait="1h")
-    request, plans = _traffic(3, seed=1)
+    sink = Refusing(times=10**9)
+    stream = _stream(sink, telemetry, wait="1h")
+    request, plans = _traffic(3, seed=1)  # one slice: its first refusal is shutdown's send, the next a resend
     await stream.consume(Batch(Signal.TRACES, request))
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(stream.shutdown(), 0.3)  # the service's shutdown_timeout cuts it short
+    shutdown = asyncio.create_task(stream.shutdown())
+    await asyncio.wait_for(sink.resent.wait(), 30)
+    assert not shutdown.done()  # still sending them again
+    shutdown.cancel()  # as the service's shutdown_timeout does
+    with pytest.raises(asyncio.CancelledError):
+        await shutdown
     lost = telemetry.registry.get_sample_value("tokenstream_stream_lost_records_total",
                                                {"processor": "stream", "kind": "streams"})
     assert lost == len(plans)
