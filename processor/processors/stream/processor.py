@@ -15,6 +15,8 @@ No turn of the event loop makes more than `FINAL_SLICE` calls' final records: tr
 traffic `wait` ago, or the store's bound evicting) would otherwise be one long turn, which every request behind it
 waits out, and ride on one request, which waits for all of them. A span batch carries the oldest slice; the rest go
 out a slice at a time, each a batch of its own, from a task that lets the loop run between slices.
+
+Final records downstream refuses are sent again until taken (resend.py): no client stands behind them to retry.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from processor.component import Consumer, CreateSettings
 from processor.conventions import read_llm_span
 from processor.conventions.base import Convention, LlmCall, Piece
 from processor.conventions.span import LlmSpan, from_index, from_protobuf
+from processor.errors import RejectedSpans
 from processor.model.batch import Batch, Signal
 from processor.model.otlp_attrs import as_str
 from processor.processors.stream.config import StreamConfig
 from processor.processors.stream.content import ContentCheck
 from processor.processors.stream.derive import Derivations
 from processor.processors.stream.reading import CLAIMS, http_attempt, joinable_logs, maybe_http_attempt, spans
-from processor.processors.stream.telemetry import eviction_counters
+from processor.processors.stream.resend import Derived, Resender
+from processor.processors.stream.telemetry import eviction_counters, lost_counter
 from processor.service.background_flush import BackgroundFlush
 from processor.service.fanout import raise_combined
 from processor.stream.store import TraceStore
@@ -78,6 +82,9 @@ class StreamProcessor:
         self._finishing: asyncio.Task | None = None
         self._sends: set[asyncio.Task] = set()  # slices on their way downstream
         self._flush = BackgroundFlush(config.wait, self._take_due, self._emit, name=f"{cid}.flush")
+        lost = lost_counter(settings.telemetry.registry)
+        self._resend = Resender(lambda batch: self.next.consume(batch),  # `next` as it is then
+                                lambda kind, count: lost.labels(cid, kind).inc(count), log=self.log, name=cid)
 
     async def start(self, host) -> None:
         if self.emits and self.store.emitter is None:
@@ -90,7 +97,12 @@ class StreamProcessor:
         await self._flush.stop()  # traces it had popped arrive first
         await self._finished()
         self.store.emitter = None
-        await self._emit(self._take_due() + self.store.pop_all())
+        try:
+            await self._emit(self._take_due() + self.store.pop_all())
+        except asyncio.CancelledError:  # the shutdown's deadline: what was refused or still on its way is counted
+            self._resend.give_up()
+            raise
+        await self._resend.drain()  # what downstream refused, until taken (or the shutdown's deadline)
 
     async def consume(self, batch: Batch) -> None:
         now = time.monotonic()
@@ -101,14 +113,29 @@ class StreamProcessor:
                 self.store.emitter = self  # started without start(), e.g. by hand in a test
             if self.store.emitter is self:
                 self._due.extend(self.store.pop_expired(now))
+                before = len(batch.streams), len(batch.anomalies), len(batch.chunks)
                 self._attach(batch, self._next_slice())
+                attached = Derived.of(batch, *before)
                 if self._due and (self._finishing is None or self._finishing.done()):
                     self._finishing = asyncio.get_running_loop().create_task(self._finish_due())
+                if attached:
+                    return await self._consume_carrying(batch, attached)
         elif batch.signal is Signal.LOGS:
             self._join_logs(batch.request, now)
             if self.content is not None:
                 self.content.hold_log_pieces(batch.request)
         await self.next.consume(batch)
+
+    async def _consume_carrying(self, batch: Batch, attached: Derived) -> None:
+        """Pass on a span batch carrying final records of other traces: refused, its client sends the spans again,
+        but not those records, which are sent again from here."""
+        try:
+            await self.next.consume(batch)
+        except RejectedSpans:  # some spans refused by name: the rest, these records too, was taken
+            raise
+        except Exception as exc:
+            self._resend.add(attached, exc)
+            raise
 
     def _read_spans(self, batch: Batch, now: float) -> list[StreamWork]:
         """The receipt-time work of each streamed LLM span of the batch, its pieces now held."""
@@ -255,10 +282,14 @@ class StreamProcessor:
         await asyncio.gather(*sends)
 
     async def _send(self, batch: Batch) -> None:
+        derived = Derived.of(batch)  # copied now: downstream may merge other data into `batch`
         try:
             await self.next.consume(batch)
-        except Exception as exc:  # no caller to report to: say what was lost
-            self.log.warning("downstream refused %d stream records: %s", len(batch.streams), exc)
+        except Exception as exc:  # no caller to retry them: sent again from here
+            self._resend.add(derived, exc)
+        except asyncio.CancelledError:
+            self._resend.hold(derived)
+            raise
 
 
 _CLOCK_SLACK_NS = 1_000_000

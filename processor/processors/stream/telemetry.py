@@ -29,3 +29,11 @@ def content_counters(registry: CollectorRegistry) -> tuple[Counter, Counter]:
             shared_counter(registry, "tokenstream_content_dropped_chunk_streams", "Streams whose held chunk log "
                            "records were dropped before their check, because the stream processor's content_check "
                            "held max_pending.", ["processor"]))
+
+
+def lost_counter(registry: CollectorRegistry) -> Counter:
+    """Final records the stream processor made, downstream refused, and shutdown gave up (processor.processors.stream
+    .resend), by kind (streams, anomalies)."""
+    return shared_counter(registry, "tokenstream_stream_lost_records", "Stream records and anomalies the stream "
+                          "processor made that downstream refused until shutdown ran out of time (they are sent "
+                          "again until then).", ["processor", "kind"])
