@@ -4,8 +4,9 @@ A span batch that downstream refuses goes back to its client, which sends it aga
 processor made after a trace's `wait` have no client behind them (they were taken from the store: nothing else will
 make them again). So a refusal (a full sending queue, memory backpressure, a timeout, an exporter shutting down)
 keeps them here, and they are sent again with a backoff, until taken, for as long as the processor runs and through
-its shutdown. Only when the shutdown is cut short (service.shutdown_timeout) are they given up: counted in
-`tokenstream_stream_lost_records` and logged, never dropped silently.
+its shutdown. They are given up only when the shutdown is cut short (service.shutdown_timeout), or when downstream
+refuses them for good (a PermanentError: they would be refused again): counted in `tokenstream_stream_lost_records`
+and logged, never dropped silently.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from processor.errors import PermanentError
 from processor.model.batch import Batch, Signal
 from processor.model.chunks import StreamChunks
 
@@ -64,6 +66,9 @@ class Resender:
     def add(self, derived: Derived, error: BaseException) -> None:
         if not derived:
             return
+        if isinstance(error, PermanentError):  # sent again, they would be refused again, for ever
+            self._lose([derived], f"downstream refused them for good: {error}")
+            return
         self.log.warning("downstream refused %d stream records (%s): sending them again", len(derived.streams),
                          error or type(error).__name__)
         self._pending.append(derived)
@@ -82,6 +87,11 @@ class Resender:
             derived = self._pending[0]
             try:
                 await self.send(derived.batch())
+            except PermanentError as exc:
+                if self._pending and self._pending[0] is derived:
+                    self._pending.popleft()
+                    self._lose([derived], f"downstream refused them for good: {exc}")
+                continue
             except Exception as exc:  # noqa: BLE001 - still refused: wait longer, keep them
                 self.log.debug("downstream still refuses %d stream records: %s", len(derived.streams), exc)
                 delay = min(delay * 2, MAX_DELAY)
@@ -109,12 +119,14 @@ class Resender:
         if self._task is not None:
             self._task.cancel()
         pending, self._pending = list(self._pending), deque()
-        streams = sum(len(d.streams) for d in pending)
-        anomalies = sum(len(d.anomalies) for d in pending)
+        if pending:
+            self._lose(pending, "shutdown ran out of time")
+
+    def _lose(self, given_up: list[Derived], why: str) -> None:
+        streams = sum(len(d.streams) for d in given_up)
+        anomalies = sum(len(d.anomalies) for d in given_up)
         if streams:
             self.lost("streams", streams)
         if anomalies:
             self.lost("anomalies", anomalies)
-        if pending:
-            self.log.error("gave up %d stream records and %d anomalies downstream refused: shutdown ran out of time",
-                           streams, anomalies)
+        self.log.error("gave up %d stream records and %d anomalies downstream refused: %s", streams, anomalies, why)

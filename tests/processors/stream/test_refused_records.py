@@ -9,7 +9,7 @@ import random
 import pytest
 
 from processor.component import Kind
-from processor.errors import RetryableError
+from processor.errors import PermanentError, RetryableError
 from processor.loadgen.profiles import draw
 from processor.loadgen.spans import TraceBuilder
 from processor.model.batch import Batch, Signal
@@ -90,6 +90,20 @@ async def test_records_still_refused_when_shutdown_runs_out_of_time_are_counted_
     shutdown.cancel()  # as the service's shutdown_timeout does
     with pytest.raises(asyncio.CancelledError):
         await shutdown
+    lost = telemetry.registry.get_sample_value("tokenstream_stream_lost_records_total",
+                                               {"processor": "stream", "kind": "streams"})
+    assert lost == len(plans)
+
+
+async def test_records_refused_for_good_are_counted_as_lost_at_once_not_sent_again():
+    telemetry = SelfTelemetry()
+    sink = Refusing(times=10**9)
+    sink.error = PermanentError("the exporter cannot encode them")
+    stream = _stream(sink, telemetry, wait="1h")
+    request, plans = _traffic(3, seed=1)
+    await stream.consume(Batch(Signal.TRACES, request))
+    await asyncio.wait_for(stream.shutdown(), 30)  # returns: nothing is left to send again
+    assert sink.refused == 1
     lost = telemetry.registry.get_sample_value("tokenstream_stream_lost_records_total",
                                                {"processor": "stream", "kind": "streams"})
     assert lost == len(plans)
