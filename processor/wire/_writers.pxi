@@ -329,7 +329,9 @@ def by_trace(index):
                 picked[k] = row
                 k += 1
                 row = next_row[row]
-            parts.append(TracePart(index.ids[first[g] * 32:first[g] * 32 + 16], emit_rows(&R, picked, k), k))
+            # tuple.__new__, not TracePart(...): a named tuple's __new__ is a Python function, a frame per trace
+            parts.append(tuple.__new__(TracePart, (index.ids[first[g] * 32:first[g] * 32 + 16],
+                                                   emit_rows(&R, picked, k), k)))
         return parts
     finally:
         free(table)
