@@ -187,14 +187,16 @@ cdef object emit_rows(Regroup* R, const Py_ssize_t* rows, Py_ssize_t count):
             out[0] = 0x0A
             out = put_varint(out + 1, sizes[j])
             j += 1
-            memcpy(out, heads + R.resource_heads[r].off, R.resource_heads[r].n)
+            if R.resource_heads[r].n:  # no head bytes at all: `heads` is NULL (UBSan: NULL + 0, memcpy from NULL)
+                memcpy(out, heads + R.resource_heads[r].off, R.resource_heads[r].n)
             out += R.resource_heads[r].n
             while i < count and C.item_resource[rows[i]] == r:
                 s = C.item_scope[rows[i]]
                 out[0] = 0x12
                 out = put_varint(out + 1, sizes[j])
                 j += 1
-                memcpy(out, heads + R.scope_heads[s].off, R.scope_heads[s].n)
+                if R.scope_heads[s].n:
+                    memcpy(out, heads + R.scope_heads[s].off, R.scope_heads[s].n)
                 out += R.scope_heads[s].n
                 while i < count and C.item_scope[rows[i]] == s:
                     span = C.item_end[rows[i]] - C.item_start[rows[i]]

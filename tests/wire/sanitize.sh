@@ -23,8 +23,10 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 UBSAN_OPTION
 cd "$OUT/tree"
 echo "sanitized build: $OUT/tree/processor/wire/_core$SUFFIX (LD_PRELOAD=$PRELOAD)"
 env LD_PRELOAD="$PRELOAD" PYTHONPATH=. "$PY" -c 'from processor import wire; assert wire.IMPLEMENTATION == "native", wire.WHY; print(wire.WHY, "from", wire.native_backend().__file__)'
+# --capture=sys: a sanitizer writes its report to fd 2, which pytest's default capture would take and lose with the
+# process it stops.
 env LD_PRELOAD="$PRELOAD" PYTHONPATH=. TOKENSTREAM_WIRE_EXAMPLES="$EXAMPLES" "$PY" -m pytest -q -p no:cacheprovider \
-    -o addopts="--import-mode=importlib" --timeout=3600 tests/wire tests/kafka/test_partitioner.py
+    --capture=sys -o addopts="--import-mode=importlib" --timeout=3600 tests/wire tests/kafka/test_partitioner.py
 if [ -d "$ROOT/build/fuzz/corpus" ]; then
   for corpus in "$ROOT"/build/fuzz/corpus/*/; do
     target=$(basename "$corpus")
