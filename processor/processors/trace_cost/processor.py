@@ -4,20 +4,33 @@
 A trace's rollup is emitted `wait` after its last stream record arrived: on the next batch passing through,
 or from a background flush as a batch with an empty request (as the batch processor does after its timeout),
 and on shutdown or `flush`. Beyond `max_traces` the oldest is emitted early and counted.
+
+Rollups have no client behind them to send them again: those downstream refuses are held again, due at once, and
+leave with the next batch or background flush (one that a later record of the trace began takes them in). Shutdown
+sends what is held with a backoff until it is taken. They are given up only when downstream refuses them for good (a
+PermanentError) or the shutdown's deadline cuts the drain short: logged and counted in
+`tokenstream_trace_cost_lost_rollups_total`, never dropped silently.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from processor.component import Consumer, CreateSettings
+from processor.errors import PermanentError
 from processor.model.batch import Batch, Signal
 from processor.processors.trace_cost.config import TraceCostConfig
 from processor.processors.trace_cost.rollup import TraceRollup
-from processor.processors.trace_cost.telemetry import eviction_counter
+from processor.processors.trace_cost.telemetry import eviction_counter, lost_counter
 from processor.service.background_flush import BackgroundFlush
+
+#: Seconds before shutdown sends refused rollups again, and at most between two tries (the stream processor's).
+FIRST_DELAY = 0.1
+MAX_DELAY = 2.0
 
 
 class TraceCostProcessor:
@@ -32,7 +45,9 @@ class TraceCostProcessor:
         self.max_traces = config.max_traces
         self.clock = clock
         self.early = eviction_counter(settings.telemetry.registry).labels(str(settings.id))
+        self.lost = lost_counter(settings.telemetry.registry).labels(str(settings.id))
         self.traces: OrderedDict[bytes, TraceRollup] = OrderedDict()  # least recently updated first
+        self._refusing = False  # the background flush's last send was refused
         self._flush = BackgroundFlush(config.wait, lambda: self._pop_expired(self.clock()), self._emit,
                                       name=f"{settings.id}.flush")
 
@@ -40,17 +55,36 @@ class TraceCostProcessor:
         self._flush.start()
 
     async def shutdown(self) -> None:
-        await self._flush.stop()  # rollups it had popped arrive first
-        await self._emit(self._pop_all())
+        """Sends every held rollup, again while downstream refuses, until taken or cancelled (the shutdown's
+        deadline): then what is left is counted as lost."""
+        await self._flush.stop()  # rollups it had popped arrive first (or are held again)
+        rollups, delay = self._pop_all(), FIRST_DELAY
+        try:
+            while rollups:
+                try:
+                    await self._send(rollups)
+                    return
+                except PermanentError as exc:
+                    self._lose(rollups, f"downstream refused them for good: {exc}")
+                    return
+                except Exception as exc:  # noqa: BLE001 - still refused: wait longer, keep them
+                    self.log.debug("downstream still refuses %d trace cost rollups: %s", len(rollups), exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_DELAY)
+        except asyncio.CancelledError:
+            self._lose(rollups, "shutdown ran out of time")
+            raise
 
     async def flush(self) -> None:
         """Emit every held rollup now (a `Flushable`); raises when downstream refuses, as the contract says: the
         caller (the kafka receiver, before it gives up its partitions) decides what that means."""
         rollups = self._pop_all()
         if rollups:
-            batch = Batch.empty(Signal.TRACES)
-            _attach(batch, rollups)
-            await self.next.consume(batch)
+            try:
+                await self._send(rollups)
+            except Exception:
+                self._hold_again(rollups)
+                raise
 
     async def consume(self, batch: Batch) -> None:
         now = self.clock()
@@ -66,8 +100,13 @@ class TraceCostProcessor:
             while len(self.traces) > self.max_traces:
                 early.append(self.traces.popitem(last=False)[1])
                 self.early.inc()
-        _attach(batch, early + self._pop_expired(now))
-        await self.next.consume(batch)
+        leaving = early + self._pop_expired(now)
+        _attach(batch, leaving)
+        try:
+            await self.next.consume(batch)
+        except Exception:  # the client sends its spans again, not these
+            self._hold_again(leaving)
+            raise
 
     def _pop_expired(self, now: float) -> list[TraceRollup]:
         expired = []
@@ -82,15 +121,42 @@ class TraceCostProcessor:
         rollups, self.traces = list(self.traces.values()), OrderedDict()
         return rollups
 
-    async def _emit(self, rollups: list[TraceRollup]) -> None:
-        if not rollups:
-            return
+    def _hold_again(self, rollups: list[TraceRollup]) -> None:
+        """Refused rollups, held again first in line and due at once; a rollup a later record of the trace began
+        takes its earlier one in."""
+        for rollup in reversed(rollups):  # the oldest ends up first
+            later = self.traces.get(rollup.trace_id)
+            if later is not None:
+                later.take_earlier(rollup)
+                continue
+            rollup.deadline = min(rollup.deadline, self.clock())
+            self.traces[rollup.trace_id] = rollup
+            self.traces.move_to_end(rollup.trace_id, last=False)
+
+    def _lose(self, rollups: list[TraceRollup], why: str) -> None:
+        self.lost.inc(len(rollups))
+        self.log.error("gave up %d trace cost rollups downstream refused: %s", len(rollups), why)
+
+    async def _send(self, rollups: list[TraceRollup]) -> None:
         batch = Batch.empty(Signal.TRACES)
         _attach(batch, rollups)
+        await self.next.consume(batch)
+
+    async def _emit(self, rollups: list[TraceRollup]) -> None:
+        """The background flush's send: no caller to report to, so a refusal holds them again."""
         try:
-            await self.next.consume(batch)
-        except Exception as exc:  # no caller to report to: say what was lost
-            self.log.warning("downstream refused %d trace cost rollups: %s", len(rollups), exc)
+            await self._send(rollups)
+        except PermanentError as exc:
+            self._lose(rollups, f"downstream refused them for good: {exc}")
+        except Exception as exc:  # noqa: BLE001 - sent again with the next flush
+            # once per outage, not once per flush (a few times a wait)
+            level = logging.DEBUG if self._refusing else logging.WARNING
+            self.log.log(level, "downstream refused %d trace cost rollups (%s): sending them again", len(rollups),
+                         exc or type(exc).__name__)
+            self._refusing = True
+            self._hold_again(rollups)
+        else:
+            self._refusing = False
 
 
 def _attach(batch: Batch, rollups: list[TraceRollup]) -> None:
